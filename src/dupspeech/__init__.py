@@ -1,0 +1,57 @@
+"""dupspeech: find recycled Chinese speeches, cluster them, and show which paragraphs were copied from which.
+
+    >>> import dupspeech
+    >>> result = dupspeech.cluster("corpus/")            # doctest: +SKIP
+    >>> for family in result.clusters: ...               # doctest: +SKIP
+"""
+
+from .api import cluster, settings, split
+from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
+from .errors import ConfigError, CorpusError, DupspeechError, OptionalDependencyError
+from .ingest import iter_corpus, read_corpus
+from .models import (
+    Cluster,
+    Copy,
+    Document,
+    Dropped,
+    FileRecord,
+    Location,
+    Pair,
+    Paragraph,
+    Result,
+    Span,
+    Speech,
+)
+from .segment import split_page
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cluster",
+    "ClusterConfig",
+    "ConfigError",
+    "Copy",
+    "CorpusError",
+    "Document",
+    "Dropped",
+    "DupspeechError",
+    "FileRecord",
+    "Location",
+    "MinHashConfig",
+    "OptionalDependencyError",
+    "Pair",
+    "Paragraph",
+    "Result",
+    "SegmentConfig",
+    "Settings",
+    "ShingleConfig",
+    "Span",
+    "Speech",
+    "__version__",
+    "cluster",
+    "iter_corpus",
+    "read_corpus",
+    "settings",
+    "split",
+    "split_page",
+]

@@ -1,0 +1,178 @@
+"""The few functions users call; each runs the stages in order.
+
+    >>> import dupspeech
+    >>> result = dupspeech.cluster({"a.txt": "...", "b.txt": "..."}, threshold=0.8)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Union
+
+import numpy as np
+
+from . import cluster as cluster_stage
+from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
+from .errors import CorpusError
+from .index import candidate_pairs
+from .ingest import iter_corpus
+from .minhash import signatures
+from .models import Cluster, Document, Dropped, FileRecord, Pair, Result, Speech
+from .normalize import Normalized, concat, normalize
+from .segment import split_page
+from .shingle import shingles
+
+_CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
+
+Source = Union[str, "os.PathLike[str]", Iterable[tuple[str, Union[str, bytes]]], dict]
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``, called as work advances (``total`` is 0 when unknown)."""
+
+
+def settings(
+    *,
+    threshold: float = _CLUSTER.threshold,
+    containment: float = _CLUSTER.containment,
+    candidate_threshold: float | None = None,
+    shingle: str = _SHINGLE.mode,
+    ngram: int | None = None,
+    num_perm: int = _MINHASH.num_perm,
+    seed: int = _MINHASH.seed,
+    fold_numbers: bool = _SHINGLE.fold_numbers,
+    min_shingles: int = _CLUSTER.min_shingles,
+) -> Settings:
+    """Build validated :class:`Settings` from the flat keyword options the API and CLI take."""
+    if ngram is None:
+        ngram = 5 if shingle == "char" else 3
+    if candidate_threshold is None:
+        candidate_threshold = min(_CLUSTER.candidate_threshold, threshold)
+    return Settings(
+        segment=SegmentConfig(),
+        shingle=ShingleConfig(mode=shingle, ngram=ngram, fold_numbers=fold_numbers),  # type: ignore[arg-type]
+        minhash=MinHashConfig(num_perm=num_perm, seed=seed),
+        cluster=ClusterConfig(
+            threshold=threshold,
+            containment=containment,
+            candidate_threshold=candidate_threshold,
+            min_shingles=min_shingles,
+        ),
+    )
+
+
+def speech_text(doc: Document, speech: Speech, *, fold_numbers: bool = True) -> Normalized:
+    """The normalised text of a speech's headings and body (not its title), mapped to ``doc`` offsets."""
+    parts = [
+        normalize(doc.text[p.span.start : p.span.end], fold_numbers=fold_numbers, base=p.span.start)
+        for p in speech.paragraphs
+        if p.kind != "title"
+    ]
+    return concat(parts)
+
+
+def read_and_split(
+    source: Source, config: SegmentConfig | None = None, *, progress: Progress | None = None
+) -> tuple[list[FileRecord], list[Document], list[Speech], list[Dropped]]:
+    """Read every file of ``source`` and split the pages into speeches.
+
+    Raises:
+        CorpusError: ``source`` does not exist, or no file in it could be read.
+    """
+    files: list[FileRecord] = []
+    docs: list[Document] = []
+    speeches: list[Speech] = []
+    dropped: list[Dropped] = []
+    for record, doc in iter_corpus(source):
+        files.append(record)
+        if doc is not None:
+            docs.append(doc)
+            found, drops = split_page(doc, config)
+            speeches.extend(found)
+            dropped.extend(drops)
+        if progress:
+            progress("read", len(files), 0)
+    if not docs:
+        where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the texts given"
+        if not files:
+            raise CorpusError(f"no .txt or .md pages found in {where}; give a folder of scraped pages")
+        reasons = "; ".join(f"{f.file}: {f.reason}" for f in files[:5])
+        raise CorpusError(f"none of the {len(files)} files in {where} could be read ({reasons})")
+    return files, docs, speeches, dropped
+
+
+def cluster(source: Source, *, progress: Progress | None = None, **options) -> Result:
+    """Find recycled speeches in a corpus.
+
+    Args:
+        source: A folder (read recursively), a file, or an iterable of ``(name, text)`` pairs / a dict.
+        progress: Optional callback ``progress(stage, done, total)``.
+        **options: Keyword-only tuning options of :func:`settings` (``threshold``, ``containment``,
+            ``shingle``, ``ngram``, ``num_perm``, ``seed``, ...).
+
+    Returns:
+        A :class:`Result`: every file with its status, the speeches, verified pairs and families.
+
+    Raises:
+        CorpusError: the corpus cannot be read at all.
+        ConfigError: an option is out of range.
+
+    Example:
+        >>> body = "今天我们召开全县安全生产工作会议，主要任务是贯彻落实上级部署，研究安排下一阶段工作。"
+        >>> r = cluster({"a.txt": "【篇1】甲的讲话\\n" + body, "b.txt": "【篇1】乙的讲话\\n" + body}, min_shingles=5)
+        >>> [c.speeches for c in r.clusters]
+        [('a.txt#1', 'b.txt#1')]
+    """
+    cfg = settings(**options)
+    files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress)
+    by_name = {d.name: d for d in docs}
+    sets: list[np.ndarray] = []
+    for k, s in enumerate(speeches):
+        sets.append(shingles(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers).text, cfg.shingle))
+        if progress:
+            progress("shingle", k + 1, len(speeches))
+    verified = find_pairs(sets, cfg, progress=progress)
+    fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
+    ids = [s.id for s in speeches]
+    pairs = tuple(
+        Pair(ids[v.i], ids[v.j], v.jaccard, v.containment_i_in_j, v.containment_j_in_i, v.relation)  # type: ignore[arg-type]
+        for v in verified
+    )
+    clusters = tuple(
+        Cluster(k, tuple(ids[m] for m in members), tuple(ids[m] for m in contained))
+        for k, (members, contained) in enumerate(fams)
+    )
+    return Result(
+        files=tuple(files),
+        speeches=tuple(speeches),
+        pairs=pairs,
+        clusters=clusters,
+        dropped=tuple(dropped),
+        settings=cfg.as_items(),
+    )
+
+
+def find_pairs(
+    sets: list[np.ndarray], cfg: Settings, *, progress: Progress | None = None
+) -> list[cluster_stage.Verified]:
+    """Candidate pairs from the LSH index, verified on the exact shingle sets, in index order."""
+    keys = [k for k, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles]
+    if len(keys) < 2:
+        return []
+    sigs = signatures([sets[k] for k in keys], cfg.minhash)
+    if progress:
+        progress("minhash", len(keys), len(keys))
+    out = []
+    cands = list(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
+    for n, (i, j) in enumerate(cands):
+        v = cluster_stage.verify_pair(i, j, sets[i], sets[j], cfg.cluster)
+        if v is not None:
+            out.append(v)
+        if progress and (n % 256 == 0 or n + 1 == len(cands)):
+            progress("verify", n + 1, len(cands))
+    return out
+
+
+def split(source: Source, *, segment: SegmentConfig | None = None) -> Result:
+    """Only read and split: the speeches and dropped lines of every page, no matching."""
+    files, _docs, speeches, dropped = read_and_split(source, segment)
+    return Result(files=tuple(files), speeches=tuple(speeches), pairs=(), clusters=(), dropped=tuple(dropped))

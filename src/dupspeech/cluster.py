@@ -1,0 +1,118 @@
+"""Verify candidate pairs on the exact shingle sets, and build families without chaining.
+
+A family is a connected component of *near-duplicate* edges (exact Jaccard >= ``threshold``). A speech that is
+mostly contained in another (a truncated or abridged copy) is reported as a containment pair; it joins its
+container's family only when it has no near-duplicate of its own and all its containers are in that one family,
+so a short text contained in two unrelated speeches (a shared opening, say) can never bridge them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ClusterConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A candidate pair after verification (indices into the run's speeches)."""
+
+    i: int
+    j: int
+    jaccard: float
+    containment_i_in_j: float
+    containment_j_in_i: float
+    relation: str  # "near_duplicate" | "containment"
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> int:
+    """Size of the intersection of two sorted arrays of unique values."""
+    if len(a) == 0 or len(b) == 0:
+        return 0
+    if len(a) > len(b):
+        a, b = b, a
+    pos = np.searchsorted(b, a)
+    pos[pos == len(b)] = 0
+    return int(np.count_nonzero(b[pos] == a))
+
+
+def verify_pair(i: int, j: int, a: np.ndarray, b: np.ndarray, config: ClusterConfig) -> Verified | None:
+    """Exact Jaccard and containments of shingle sets ``a`` and ``b``; ``None`` below both thresholds."""
+    if min(len(a), len(b)) < config.min_shingles:
+        return None
+    inter = overlap(a, b)
+    union = len(a) + len(b) - inter
+    jac = inter / union if union else 0.0
+    c_ab = inter / len(a)
+    c_ba = inter / len(b)
+    if jac >= config.threshold:
+        relation = "near_duplicate"
+    elif max(c_ab, c_ba) >= config.containment:
+        relation = "containment"
+    else:
+        return None
+    return Verified(i, j, jac, c_ab, c_ba, relation)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # the smaller index stays root, so results do not depend on edge order
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def families(n: int, verified: list[Verified], sizes: list[int]) -> list[tuple[list[int], list[int]]]:
+    """Families of two or more speeches as ``(members, contained_members)``, ordered by first member.
+
+    Args:
+        n: Number of speeches.
+        verified: Verified pairs.
+        sizes: Shingle count of each speech (containers are placed before what they contain).
+    """
+    uf = _UnionFind(n)
+    for v in verified:
+        if v.relation == "near_duplicate":
+            uf.union(v.i, v.j)
+    near_size: dict[int, int] = {}
+    for x in range(n):
+        r = uf.find(x)
+        near_size[r] = near_size.get(r, 0) + 1
+    containers: dict[int, set[int]] = {}
+    for v in verified:
+        if v.relation != "containment":
+            continue
+        small, big = (v.i, v.j) if v.containment_i_in_j >= v.containment_j_in_i else (v.j, v.i)
+        containers.setdefault(small, set()).add(big)
+    attached: dict[int, int] = {}
+    # largest first, so a container is placed before what it contains
+    for small in sorted(containers, key=lambda x: (-sizes[x], x)):
+        if near_size[uf.find(small)] > 1:
+            continue  # it has near-duplicates of its own: never bridge two families
+        roots = {uf.find(attached.get(big, big)) for big in containers[small]}
+        if len(roots) == 1:
+            attached[small] = next(iter(roots))
+    groups: dict[int, list[int]] = {}
+    for x in range(n):
+        root = uf.find(attached[x]) if x in attached else uf.find(x)
+        groups.setdefault(root, []).append(x)
+    out = []
+    for members in groups.values():
+        if len(members) >= 2:
+            members.sort()
+            out.append((members, sorted(m for m in members if m in attached)))
+    out.sort(key=lambda g: g[0][0])
+    return out

@@ -1,0 +1,143 @@
+"""Frozen, validated options for each pipeline stage.
+
+Each stage takes only its own options, so it can run in a worker process unchanged. Defaults were chosen by
+measurement on labelled generated corpora (see ``docs/defaults.md`` and ``benchmarks/``), not by taste.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from .errors import ConfigError
+
+ShingleMode = Literal["char", "word"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SegmentConfig:
+    """How pages are split into speeches and paragraphs.
+
+    Attributes:
+        max_title_chars: Longest line (in characters) that may be taken for a bare title.
+        max_preamble_chars: Text before the first speech marker shorter than this is page preamble
+            (a site's introduction), not a speech.
+        extra_chrome: Additional regular expressions; a line that matches one is site chrome.
+    """
+
+    max_title_chars: int = 48
+    max_preamble_chars: int = 200
+    extra_chrome: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_title_chars < 4:
+            raise ConfigError(f"max_title_chars must be >= 4, got {self.max_title_chars} (titles run 8-40 chars)")
+        if self.max_preamble_chars < 0:
+            raise ConfigError(f"max_preamble_chars must be >= 0, got {self.max_preamble_chars}")
+        import re
+
+        for pattern in self.extra_chrome:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"extra_chrome pattern {pattern!r} is not a valid regular expression: {exc}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShingleConfig:
+    """How a speech becomes a set of shingles.
+
+    Attributes:
+        mode: ``"char"`` for character n-grams, ``"word"`` for jieba word n-grams.
+        ngram: Shingle length in characters (char mode) or words (word mode).
+        fold_numbers: Match every number as the placeholder symbol, so ``2024年`` matches ``XX年``.
+        seed: Seed of the shingle hash (xxhash), so hashes are reproducible and can be varied.
+    """
+
+    mode: ShingleMode = "char"
+    ngram: int = 5
+    fold_numbers: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("char", "word"):
+            raise ConfigError(f"shingle mode must be 'char' or 'word', got {self.mode!r}")
+        if not isinstance(self.ngram, int) or self.ngram < 1:
+            hint = "char mode works best around 5" if self.mode == "char" else "word mode works best around 3"
+            raise ConfigError(f"ngram must be an integer >= 1, got {self.ngram!r} ({hint})")
+        if self.ngram > 64:
+            raise ConfigError(f"ngram must be <= 64, got {self.ngram}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"shingle seed must be in [0, 2**32), got {self.seed}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MinHashConfig:
+    """MinHash signatures (datasketch's ``affine32`` scheme, so signatures interoperate with datasketch).
+
+    Attributes:
+        num_perm: Number of permutations (signature length).
+        seed: Seed of the permutations, as datasketch's ``MinHash(seed=...)``.
+    """
+
+    num_perm: int = 128
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_perm, int) or not 16 <= self.num_perm <= 4096:
+            raise ConfigError(f"num_perm must be an integer in [16, 4096], got {self.num_perm!r} (128 is usual)")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"minhash seed must be in [0, 2**32), got {self.seed}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterConfig:
+    """Candidate search, verification and family building.
+
+    Attributes:
+        threshold: Exact Jaccard similarity at or above which two speeches are near-duplicates (an edge of a
+            family).
+        containment: Share of the smaller speech's shingles found in the larger at or above which the pair
+            is a containment pair (a truncated or abridged copy).
+        candidate_threshold: Jaccard threshold of the LSH index; lower than ``threshold`` so that truncated
+            copies (low Jaccard, high containment) are found as candidates.
+        min_shingles: Speeches with fewer shingles take no part in pairs (too short to judge).
+    """
+
+    threshold: float = 0.6
+    containment: float = 0.8
+    candidate_threshold: float = 0.25
+    min_shingles: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "containment", "candidate_threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+                raise ConfigError(f"{name} must be a number in (0, 1], got {value!r}")
+        if self.candidate_threshold > self.threshold:
+            raise ConfigError(
+                f"candidate_threshold ({self.candidate_threshold}) must not exceed threshold ({self.threshold}):"
+                " candidates are verified against threshold afterwards"
+            )
+        if self.min_shingles < 1:
+            raise ConfigError(f"min_shingles must be >= 1, got {self.min_shingles}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """All the options of one run, one frozen config per stage."""
+
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+    def as_items(self) -> tuple[tuple[str, object], ...]:
+        """Flat ``(stage.option, value)`` pairs, for the report."""
+        items: list[tuple[str, object]] = []
+        for stage in ("segment", "shingle", "minhash", "cluster"):
+            cfg = getattr(self, stage)
+            for f in fields(cfg):
+                value = getattr(cfg, f.name)
+                items.append((f"{stage}.{f.name}", list(value) if isinstance(value, tuple) else value))
+        return tuple(items)

@@ -1,0 +1,61 @@
+"""MinHash signatures computed for many sets at once with numpy.
+
+The signatures are exactly those of datasketch's ``MinHash(num_perm, seed, scheme="affine32")`` fed the low
+32 bits of each shingle hash: the input is pre-mixed with the 32-bit MurmurHash3 finaliser, then permuted as
+``a * h + b mod 2**32``. So they can be put in datasketch's ``MinHashLSH`` as they are, and estimate Jaccard
+similarity as datasketch does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .config import MinHashConfig
+
+_EMPTY = np.uint32(0xFFFFFFFF)
+_CHUNK = 4096
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(a, b)`` permutation parameters datasketch draws for ``MinHash(num_perm, seed, scheme='affine32')``."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def signature(hashes: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """MinHash signature (``uint32[num_perm]``) of one set of 64-bit shingle hashes."""
+    a, b = permutations(config.num_perm, config.seed)
+    sig = np.full(config.num_perm, _EMPTY, dtype=np.uint32)
+    h32 = _fmix32((np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    for start in range(0, len(h32), _CHUNK):
+        block = h32[start : start + _CHUNK, None]
+        np.minimum(sig, (block * a + b).min(axis=0), out=sig)
+    return sig
+
+
+def signatures(sets: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
+    """Signatures of many sets, one row each (``uint32[len(sets), num_perm]``)."""
+    out = np.empty((len(sets), config.num_perm), dtype=np.uint32)
+    for i, s in enumerate(sets):
+        out[i] = signature(s, config)
+    return out
+
+
+def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """Share of equal signature positions, as datasketch's ``MinHash.jaccard``."""
+    return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)

@@ -1,0 +1,255 @@
+"""Frozen result types that flow through the pipeline.
+
+Every object that reports something about a text points back to the original file: a path relative to the
+corpus root (``/`` separators), 1-based inclusive line numbers as a text editor counts them, and character
+offsets into the file's decoded text, so ``document.text[span.start:span.end]`` is always the evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Literal
+
+FileStatus = Literal["ok", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What happened to one input file: read, or skipped with a reason.
+
+    Attributes:
+        file: Path relative to the corpus root with ``/`` separators (or the name given from Python).
+        encoding: The encoding the text was decoded with (``None`` when skipped before decoding).
+        status: ``"ok"`` or ``"skipped"``.
+        reason: Why the file was skipped, in words a user can act on; ``None`` when read.
+        size: Size in bytes.
+    """
+
+    file: str
+    encoding: str | None
+    status: FileStatus
+    reason: str | None = None
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A decoded input page.
+
+    Attributes:
+        name: Path relative to the corpus root with ``/`` separators, or the name given from Python.
+        text: The decoded text, exactly as in the file apart from decoding (a BOM is removed; line endings
+            are kept as written, so offsets count ``\\r`` too).
+        encoding: The encoding used to decode the file (``"utf-8"`` for texts given from Python).
+        path: The absolute path on disk, when the document came from a file.
+        line_starts: Offsets at which each line starts; computed on construction.
+    """
+
+    name: str
+    text: str
+    encoding: str = "utf-8"
+    path: str | None = None
+    line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.line_starts:
+            starts = [0]
+            text = self.text
+            pos = 0
+            while True:
+                pos = _next_line_break(text, pos)
+                if pos < 0:
+                    break
+                starts.append(pos)
+            object.__setattr__(self, "line_starts", tuple(starts))
+
+    @property
+    def line_count(self) -> int:
+        """Number of lines as an editor shows them (a final newline does not open a new line)."""
+        n = len(self.line_starts)
+        if n > 1 and self.line_starts[-1] == len(self.text):
+            return n - 1
+        return n
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number holding character ``offset``."""
+        return bisect.bisect_right(self.line_starts, offset)
+
+    def line_span(self, line: int) -> tuple[int, int]:
+        """Character range ``[start, end)`` of 1-based ``line``, without its line break."""
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.text)
+        while end > start and self.text[end - 1] in "\r\n":
+            end -= 1
+        return start, end
+
+    def lines(self) -> list[str]:
+        """The lines of the text without their line breaks (1-based line ``k`` is ``lines()[k - 1]``)."""
+        return [self.text[s:e] for s, e in (self.line_span(i) for i in range(1, self.line_count + 1))]
+
+
+def _next_line_break(text: str, pos: int) -> int:
+    """Offset just past the next line break (``\\n``, ``\\r\\n`` or lone ``\\r``) at or after ``pos``, or -1."""
+    n_pos = text.find("\n", pos)
+    r_pos = text.find("\r", pos)
+    if r_pos >= 0 and (n_pos < 0 or r_pos < n_pos):
+        if r_pos + 1 < len(text) and text[r_pos + 1] == "\n":
+            return r_pos + 2
+        return r_pos + 1
+    if n_pos >= 0:
+        return n_pos + 1
+    return -1
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of one file's text: character offsets ``[start, end)`` and inclusive 1-based lines."""
+
+    file: str
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+
+
+ParagraphKind = Literal["title", "heading", "body"]
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """A paragraph of a speech: one or more physical lines that form one unit of text.
+
+    Lines broken in the middle of a sentence (even across a blank line) are joined into one paragraph.
+    """
+
+    span: Span
+    kind: ParagraphKind = "body"
+
+
+DropReason = Literal["snippet", "chrome", "preamble", "footer", "blank"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """Lines of a page that are not speech text (web snippet, site chrome, page preamble or footer)."""
+
+    span: Span
+    reason: DropReason
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """One speech found in a page.
+
+    Attributes:
+        id: ``"<file>#<k>"`` with ``k`` the 1-based position of the speech in its file.
+        span: Where the speech stands in the file (from its marker or title to its last paragraph).
+        title: The speech's title as written, or ``""`` when none was found.
+        marker: The speech marker as written (``"【篇1】"``, ``"第三篇："``, ``"篇一"``), or ``None``.
+        paragraphs: The paragraphs, title and section headings included (see ``Paragraph.kind``).
+        chars: Number of non-space characters in the speech's paragraphs.
+    """
+
+    id: str
+    span: Span
+    title: str
+    marker: str | None
+    paragraphs: tuple[Paragraph, ...]
+    chars: int
+
+    @property
+    def file(self) -> str:
+        return self.span.file
+
+    @property
+    def index(self) -> int:
+        return int(self.id.rsplit("#", 1)[1])
+
+
+PairRelation = Literal["near_duplicate", "containment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A verified pair of speeches, with similarities computed on the exact shingle sets.
+
+    ``relation`` is ``"near_duplicate"`` when the Jaccard similarity reaches the threshold, and
+    ``"containment"`` when one speech lies mostly inside the other (a truncated or abridged copy).
+    """
+
+    a: str
+    b: str
+    jaccard: float
+    containment_a_in_b: float
+    containment_b_in_a: float
+    relation: PairRelation
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A family of recycled speeches (two or more).
+
+    ``speeches`` lists every member; ``contained`` lists the members that joined through containment only
+    (truncated copies), which never bridge two families.
+    """
+
+    id: int
+    speeches: tuple[str, ...]
+    contained: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One side of a copied passage."""
+
+    speech: str
+    start_line: int
+    end_line: int
+    start_char: int
+    end_char: int
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A passage of one speech found again in another."""
+
+    source: Location
+    target: Location
+    similarity: float
+    direction: Literal["source_earlier", "undetermined"] = "undetermined"
+    evidence: str = ""
+    boilerplate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Everything one run found. See :mod:`dupspeech.report` for the JSON contract."""
+
+    files: tuple[FileRecord, ...]
+    speeches: tuple[Speech, ...]
+    pairs: tuple[Pair, ...]
+    clusters: tuple[Cluster, ...]
+    copies: tuple[Copy, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    settings: tuple[tuple[str, object], ...] = ()
+
+    def to_dict(self) -> dict:
+        """The JSON contract (version 1) as plain Python objects."""
+        from .report import result_to_dict
+
+        return result_to_dict(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The JSON contract (version 1) as a string; byte-identical for the same input and settings."""
+        from .report import result_to_json
+
+        return result_to_json(self, indent=indent)
+
+    def speech(self, speech_id: str) -> Speech:
+        """The speech with id ``speech_id``."""
+        for s in self.speeches:
+            if s.id == speech_id:
+                return s
+        raise KeyError(f"no speech {speech_id!r} in this result; ids look like 'dir/page.txt#2'")

@@ -1,0 +1,381 @@
+"""Pages → speeches → paragraphs.
+
+A scraped 范文 page bundles several speeches. A speech starts at
+
+* a **marker line**: ``【篇1】Title``, ``【第2篇】``, ``第三篇：Title``, ``篇4：Title``, ``范文5``, or a title that
+  ends with its marker, ``Title篇一`` / ``Title（第二篇）`` (Arabic, full-width or Chinese numerals);
+* a **bare title line** where the marker was lost: a short line with no sentence punctuation that ends with a
+  speech genre (``…会上的讲话``, ``…讲话提纲``, ``…发言``, ``…致辞``, ``…工作报告``), standing after a finished
+  paragraph and followed by text.
+
+Section headings inside a speech (``一、``, ``（一）``, ``一是``, ``第一条``, ``第一章``, ``第一部分``) never start a
+speech. A page with neither markers nor titles is one speech.
+
+Not speech text, and reported as :class:`~dupspeech.models.Dropped` with a reason: the web snippet on the first
+line (title plus the start of the text cut with ``...``), site chrome (author/source lines, URLs, download
+buttons, update times, "欢迎品鉴" introductions, collection titles such as ``…范文(通用9篇)``), a short
+preamble before the first marker, and the footer (``推荐阅读``, ``相关文章``, licence notices...).
+
+Paragraphs: lines broken in the middle of a sentence, even across a blank line, are joined; a line ends a
+paragraph when it ends with sentence punctuation or is a heading or title.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .config import SegmentConfig
+from .models import Document, Dropped, Paragraph, Span, Speech
+
+_NUM = r"[0-9０-９]{1,3}|[一二三四五六七八九十百零〇两]{1,4}"
+_SEP = r"[：:、.．\s]*"
+
+# Markers that stand at the start of a line; whatever follows is the title.
+_LEADING_MARKER = re.compile(
+    rf"""^(?P<marker>
+        【\s*(?:第\s*)?(?:篇|范文)?\s*(?:{_NUM})\s*(?:篇)?\s*】{_SEP}
+      | 第\s*(?:{_NUM})\s*篇(?![章幅目])\s*(?:[：:、.．]\s*|\s+|$)
+      | 篇\s*(?:{_NUM})\s*(?:[：:、.．]\s*|\s+|$)
+      | (?:精选|优秀)?范文\s*(?:{_NUM})\s*(?:[：:、.．]\s*|\s+|$)
+    )(?P<rest>.*)$""",
+    re.VERBOSE,
+)
+# Markers written after the title: ``…的讲话篇一``, ``…讲话（第二篇）``, ``…讲话【篇3】``.
+_TRAILING_MARKER = re.compile(
+    rf"^(?P<rest>.{{2,}}?)\s*(?P<marker>[（(【]\s*第\s*(?:{_NUM})\s*篇\s*[）)】]|[（(【]?\s*(?:篇|范文)\s*(?:{_NUM})\s*[）)】]?)$"
+)
+# ``…讲话范文(通用9篇)``, ``…讲话4篇``, ``…【三篇】``: the title of a collection page, not of a speech.
+_COLLECTION_TITLE = re.compile(rf"(?<!第)(?:[（(【]\s*)?(?:通用|精选|优选|热门|最新|合集)?\s*(?:{_NUM})\s*篇\s*[）)】]?$")
+
+_GENRE = re.compile(
+    r"(?:讲话|讲话稿|讲话提纲|讲话材料|讲稿|发言|发言稿|发言提纲|发言材料|致辞|贺词|演讲|演讲稿|主持词|"
+    r"工作报告|报告会|动员会|部署会|推进会|汇报)"
+    r"(?:[（(][^（）()]{1,20}[）)])?$"
+)
+_HEADING = re.compile(
+    rf"""^(?:
+        (?:{_NUM})\s*[、.．]
+      | [（(]\s*(?:{_NUM})\s*[）)]
+      | (?:{_NUM})\s*是
+      | 第\s*(?:{_NUM})\s*(?:条|章|节|部分|项|点|个方面|[，,、])
+      | (?:首先|其次|再次|最后)[，,、]
+      | [①-⑳]
+    )""",
+    re.VERBOSE,
+)
+_DATE_LINE = re.compile(r"^(?:[0-9０-９]{4}|二[〇零○][一二三四五六七八九〇零○]{2})年(?:[0-9０-９一二三四五六七八九十]{1,2}月)?(?:[0-9０-９一二三四五六七八九十]{1,3}日)?$")
+_SENTENCE_PUNCT = re.compile(r"[。！？!?；;]")
+_TERMINAL = set("。！？!?；;：:…")
+_CLOSING_QUOTES = set("”’」』\"'")
+_LEADS_CONTINUATION = re.compile(r"^[，,、。；;：:）)”’」』》\]】]|^[0-9０-９]+[月日%％]|^[月日]")
+
+_CHROME = [
+    r"^(?:作者|来源|出处|编辑|责任编辑|发布者|发布人|投稿)\s*[：:]",
+    r"(?:作者|来源)\s*[：:].{0,30}(?:来源|投稿|原创|网友)",
+    r"^(?:本文)?(?:原)?(?:地址|网址|链接|原文链接|本文链接)\s*[：:]",
+    r"^<?https?://\S+>?$|^www\.\S+$",
+    r"本文原地址",
+    r"ECMS|帝国cms|帝国之家",
+    r"下载\s*(?:docx?|pdf|word|WORD|PDF|DOCX?)\b|^(?:立即|免费)?下载(?:本文|全文)?$",
+    r"(?:更新|发布|发表|上传)时间\s*[：:]",
+    r"欢迎(?:品鉴|阅读|借鉴|参考|收藏|阅览)",
+    r"以下是(?:为大家|小编|本站|我们)?(?:整理|精心|收集|分享|准备)",
+    r"小编(?:为|给|就给)?大家",
+    r"^(?:演讲稿|讲话稿|范文|发言稿|致辞)\s+(?:会员上传|网友投稿|用户上传)",
+    r"^(?:阅读|浏览|点击)(?:量|次数)?\s*[：:]\s*\d+",
+    r"^(?:字号|打印|收藏|分享到|关闭窗口)\s*[：:]?",
+    r"^(?:上一篇|下一篇)\s*[：:]",
+    r"^(?:版权所有|Copyright|©)",
+]
+_FOOTER_START = [
+    r"^(?:推荐阅读|相关阅读|相关文章|猜你喜欢|大家正在看|热门文章|延伸阅读|相关推荐|精彩推荐|热门推荐)\s*[：:]?$",
+    r"^(?:推荐阅读|相关阅读|相关文章|猜你喜欢)\s*[：:]",
+    r"^标签\s*[：:]",
+    r"^换一换$",
+    r"^更多\s*.{0,10}(?:请访问|请关注|尽在)",
+    r"文章生成PDF",
+    r"^本作品(?:是|来自|在|属于|采用|依据)",
+    r"^Public domain$",
+]
+_SNIPPET_END = ("...", "…", "。。。")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    no: int  # 1-based
+    start: int  # offset of the first character of the content (after indentation and quote markers)
+    end: int  # offset just past the content
+    core: str  # content with indentation, quote markers and trailing spaces removed
+
+
+@dataclass(slots=True)
+class _Head:
+    line: int  # index into the list of lines
+    marker: str | None
+    title: str
+    title_lines: list[int]
+
+
+def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+_CHROME_RE = _compile(_CHROME)
+_FOOTER_RE = _compile(_FOOTER_START)
+_INDENT = re.compile(r"^[\s\u3000\xa0>＞]*")
+
+
+def _lines(doc: Document) -> list[_Line]:
+    out = []
+    for no in range(1, doc.line_count + 1):
+        s, e = doc.line_span(no)
+        raw = doc.text[s:e]
+        lead = _INDENT.match(raw).end()  # type: ignore[union-attr]
+        core = raw[lead:].rstrip(" \t\u3000\xa0\ufeff")
+        core_stripped = core.lstrip("\ufeff")
+        lead += len(core) - len(core_stripped)
+        out.append(_Line(no, s + lead, s + lead + len(core_stripped), core_stripped))
+    return out
+
+
+def _ends_sentence(core: str) -> bool:
+    if not core:
+        return True
+    last = core[-1]
+    if last in _TERMINAL:
+        return True
+    if last in _CLOSING_QUOTES:
+        return len(core) >= 2 and (core[-2] in _TERMINAL or core[-2] in _CLOSING_QUOTES)
+    return False
+
+
+def _is_heading(core: str) -> bool:
+    return len(core) <= 60 and bool(_HEADING.match(core)) and not _SENTENCE_PUNCT.search(core[:-1])
+
+
+def _marker(core: str, max_title: int) -> tuple[str, str] | None:
+    """``(marker, title)`` when the line is a speech marker line."""
+    if len(core) > max_title + 16:
+        return None
+    m = _LEADING_MARKER.match(core)
+    if m:
+        rest = m.group("rest").strip()
+        if rest and (_SENTENCE_PUNCT.search(rest) or len(rest) > max_title):
+            return None
+        return m.group("marker").strip().rstrip("：:、.．").strip(), rest
+    m = _TRAILING_MARKER.match(core)
+    if m and not _SENTENCE_PUNCT.search(m.group("rest")) and len(m.group("rest")) <= max_title:
+        return m.group("marker").strip(), m.group("rest").strip()
+    return None
+
+
+def _looks_like_title(core: str, max_title: int) -> bool:
+    return (
+        4 <= len(core) <= max_title
+        and not _SENTENCE_PUNCT.search(core)
+        and not _is_heading(core)
+        and "，" not in core
+        and bool(_GENRE.search(core))
+    )
+
+
+def _snippet_marker(core: str) -> str | None:
+    m = _LEADING_MARKER.match(core)
+    return m.group("marker").strip().rstrip("：:、.．").strip() if m else None
+
+
+def _is_snippet(first: _Line, following: list[_Line]) -> bool:
+    """A first line that repeats the start of the page and stops with ``...``."""
+    core = first.core
+    if not core.endswith(_SNIPPET_END) or len(core) < 30:
+        return False
+    body = re.sub(r"\s+", "", core.rstrip(".…。"))
+    ahead = re.sub(r"\s+", "", "".join(line.core for line in following[:12]))
+    grams = {body[i : i + 4] for i in range(len(body) - 3)}
+    if not grams:
+        return False
+    found = sum(1 for g in grams if g in ahead)
+    return found / len(grams) >= 0.5
+
+
+class _PageSplitter:
+    def __init__(self, doc: Document, config: SegmentConfig) -> None:
+        self.doc = doc
+        self.cfg = config
+        self.lines = _lines(doc)
+        self.chrome = _compile(_CHROME + list(config.extra_chrome))
+        self.dropped: list[Dropped] = []
+        self.drop_reason: dict[int, str] = {}
+
+    # -- spans -------------------------------------------------------------------------------------------
+    def _span(self, first: int, last: int) -> Span:
+        a, b = self.lines[first], self.lines[last]
+        return Span(self.doc.name, a.start, b.end, a.no, b.no)
+
+    def _drop(self, idx: int, reason: str, detail: str = "") -> None:
+        if idx not in self.drop_reason:
+            self.drop_reason[idx] = reason
+            self.dropped.append(Dropped(self._span(idx, idx), reason, detail))  # type: ignore[arg-type]
+
+    # -- passes --------------------------------------------------------------------------------------------
+    def split(self) -> tuple[list[Speech], list[Dropped]]:
+        lines = self.lines
+        nonblank = [i for i, ln in enumerate(lines) if ln.core]
+        if not nonblank:
+            return [], []
+        inherited_marker = None
+        first = nonblank[0]
+        if _is_snippet(lines[first], [lines[i] for i in nonblank[1:]]):
+            inherited_marker = _snippet_marker(lines[first].core)
+            self._drop(first, "snippet", "web snippet: title and start of the text cut with '...'")
+        footer_at = self._find_footer(nonblank)
+        for i in nonblank:
+            if i >= footer_at:
+                self._drop(i, "footer")
+            elif i not in self.drop_reason and self._is_chrome(lines[i].core):
+                self._drop(i, "chrome")
+        live = [i for i in nonblank if i not in self.drop_reason]
+        heads = self._find_heads(live)
+        speeches: list[Speech] = []
+        if not heads:
+            if live:
+                title_lines = [live[0]] if _looks_like_title(lines[live[0]].core, self.cfg.max_title_chars) else []
+                title = lines[title_lines[0]].core if title_lines else ""
+                heads = [_Head(live[0], inherited_marker, title, title_lines)]
+        else:
+            pre = [i for i in live if i < heads[0].line]
+            if pre:
+                pre_chars = sum(len(lines[i].core) for i in pre)
+                if pre_chars < self.cfg.max_preamble_chars:
+                    for i in pre:
+                        self._drop(i, "preamble", "page introduction before the first speech")
+                else:
+                    heads.insert(0, _Head(pre[0], None, "", []))
+            if inherited_marker and heads[0].marker is None:
+                heads[0].marker = inherited_marker
+        live = [i for i in live if i not in self.drop_reason]
+        for k, head in enumerate(heads):
+            stop = heads[k + 1].line if k + 1 < len(heads) else len(lines)
+            body = [i for i in live if head.line <= i < stop]
+            speech = self._speech(len(speeches) + 1, head, body)
+            if speech is not None:
+                speeches.append(speech)
+        self.dropped.sort(key=lambda d: d.span.start)
+        return speeches, self.dropped
+
+    def _is_chrome(self, core: str) -> bool:
+        if len(core) > 240:
+            return False
+        if self.chrome.search(core):
+            return True
+        # the title of a collection page (``…讲话范文(通用9篇)``), unless it is a speech marker itself
+        return bool(_COLLECTION_TITLE.search(core)) and _marker(core, self.cfg.max_title_chars) is None and len(core) <= 60
+
+    def _find_footer(self, nonblank: list[int]) -> int:
+        """Index of the first footer line: a footer start after which no speech marker appears."""
+        lines = self.lines
+        for pos, i in enumerate(nonblank):
+            if len(lines[i].core) <= 80 and _FOOTER_RE.search(lines[i].core):
+                later = nonblank[pos + 1 :]
+                if not any(_marker(lines[j].core, self.cfg.max_title_chars) for j in later):
+                    return i
+        return len(lines)
+
+    def _find_heads(self, live: list[int]) -> list[_Head]:
+        lines = self.lines
+        max_title = self.cfg.max_title_chars
+        heads: list[_Head] = []
+        prev_closed = True  # the previous live line ended a paragraph (or there is none)
+        for pos, i in enumerate(live):
+            core = lines[i].core
+            nxt = lines[live[pos + 1]].core if pos + 1 < len(live) else ""
+            found = _marker(core, max_title)
+            if found is not None:
+                marker, title = found
+                heads.append(_Head(i, marker, title, [i] if title else []))
+            elif (
+                prev_closed
+                and nxt
+                and not _LEADS_CONTINUATION.match(nxt)
+                and _looks_like_title(core, max_title)
+                and _marker(nxt, max_title) is None
+            ):
+                last = heads[-1] if heads else None
+                if last is not None and self._only_titles_between(last, i, live):
+                    # the title repeated under its marker (``第三篇：T`` then ``T``): same speech
+                    last.title_lines.append(i)
+                    last.title = last.title or core
+                else:
+                    heads.append(_Head(i, None, core, [i]))
+            prev_closed = _ends_sentence(core) or _is_heading(core) or found is not None or _looks_like_title(
+                core, max_title
+            ) or bool(_DATE_LINE.match(core))
+        return heads
+
+    def _only_titles_between(self, head: _Head, i: int, live: list[int]) -> bool:
+        between = [j for j in live if head.line <= j < i]
+        return all(j in head.title_lines or j == head.line for j in between)
+
+    def _speech(self, k: int, head: _Head, body: list[int]) -> Speech | None:
+        lines = self.lines
+        if not body:
+            return None
+        paragraphs: list[Paragraph] = []
+        titled = set(head.title_lines) | ({head.line} if head.marker or head.title else set())
+        pos = 0
+        while pos < len(body):
+            i = body[pos]
+            core = lines[i].core
+            if i in titled:
+                paragraphs.append(Paragraph(self._span(i, i), "title"))
+                pos += 1
+                continue
+            if _is_heading(core) or _DATE_LINE.match(core):
+                paragraphs.append(Paragraph(self._span(i, i), "heading"))
+                pos += 1
+                continue
+            last = pos
+            open_ = not _ends_sentence(core)
+            if open_ and len(core) < 25 and not re.search(r"[，,、“”]", core):
+                nxt = lines[body[pos + 1]].core if pos + 1 < len(body) else ""
+                open_ = bool(nxt) and (bool(_LEADS_CONTINUATION.match(nxt)) or core[-1:].isdigit())
+            while open_ and last + 1 < len(body):
+                nxt_core = lines[body[last + 1]].core
+                if _is_heading(nxt_core) or body[last + 1] in titled:
+                    break
+                if any(j in self.drop_reason for j in range(body[last] + 1, body[last + 1])):
+                    break  # never join a sentence across a dropped line
+                last += 1
+                open_ = not _ends_sentence(nxt_core)
+            paragraphs.append(Paragraph(self._span(i, body[last]), "body"))
+            pos = last + 1
+        if not paragraphs:
+            return None
+        first, last_p = paragraphs[0].span, paragraphs[-1].span
+        start_line = lines[head.line]
+        span = Span(self.doc.name, start_line.start, last_p.end, start_line.no, last_p.end_line)
+        chars = sum(len(re.sub(r"\s+", "", self.doc.text[p.span.start : p.span.end])) for p in paragraphs)
+        del first
+        return Speech(f"{self.doc.name}#{k}", span, head.title, head.marker, tuple(paragraphs), chars)
+
+
+def split_page(doc: Document, config: SegmentConfig | None = None) -> tuple[list[Speech], list[Dropped]]:
+    """Split one page into speeches, and report the lines that are not speech text.
+
+    Args:
+        doc: The decoded page.
+        config: Segmentation options; defaults when omitted.
+
+    Returns:
+        The speeches in page order (ids ``"<file>#1"``, ``"<file>#2"`` …) and the dropped lines
+        (snippet, chrome, preamble, footer), each with its span.
+
+    Example:
+        >>> from dupspeech.models import Document
+        >>> page = "【篇1】在全县会议上的讲话\\n同志们：\\n今天开会。\\n【篇2】在全市会议上的讲话\\n大家好。\\n"
+        >>> [s.title for s in split_page(Document("p.txt", page))[0]]
+        ['在全县会议上的讲话', '在全市会议上的讲话']
+    """
+    return _PageSplitter(doc, config or SegmentConfig()).split()

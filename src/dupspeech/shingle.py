@@ -1,0 +1,117 @@
+"""Shingles: a speech's normalised text → a sorted array of unique 64-bit shingle hashes.
+
+Tokens are characters (``mode="char"``) or jieba words (``mode="word"``). Each distinct token is hashed once
+with xxhash (``xxh3_64`` with the configured seed); an n-gram's hash combines its tokens' hashes with
+vectorised 64-bit mixing in numpy, so there is no Python work per shingle. :func:`shingle_hash` is the slow,
+obviously-correct definition the fast path is tested against.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import xxhash
+
+from .config import ShingleConfig
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+_MASK = (1 << 64) - 1
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, an avalanching bijection on 64-bit values."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * _M2
+    h = h ^ (h >> np.uint64(27))
+    h = h * _M3
+    return h ^ (h >> np.uint64(31))
+
+
+def token_hash(token: str, seed: int) -> int:
+    """xxh3_64 of a token's UTF-8 bytes."""
+    return xxhash.xxh3_64_intdigest(token.encode("utf-8"), seed)
+
+
+@lru_cache(maxsize=4)
+def _char_table(seed: int) -> np.ndarray:
+    """xxh3_64 of every BMP character, computed once per seed."""
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(chr(cp).encode("utf-8", "surrogatepass"), seed) for cp in range(0x10000)),
+        dtype=np.uint64,
+        count=0x10000,
+    )
+
+
+def combine(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of all n-grams of a token-hash sequence (one per window; fewer than n tokens → one shingle)."""
+    t = np.asarray(token_hashes, dtype=np.uint64)
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    n = min(n, len(t))
+    windows = len(t) - n + 1
+    with np.errstate(over="ignore"):
+        acc = np.full(windows, np.uint64(n), dtype=np.uint64) * _M1
+        for k in range(n):
+            acc = _mix((acc ^ t[k : k + windows]) * _M1)
+    return acc
+
+
+def shingle_hash(tokens: list[str], seed: int) -> int:
+    """Reference (slow) hash of one shingle: the definition :func:`combine` implements vectorised."""
+    acc = (len(tokens) * 0x9E3779B97F4A7C15) & _MASK
+    for tok in tokens:
+        acc = ((acc ^ token_hash(tok, seed)) * 0x9E3779B97F4A7C15) & _MASK
+        acc ^= acc >> 30
+        acc = (acc * 0xBF58476D1CE4E5B9) & _MASK
+        acc ^= acc >> 27
+        acc = (acc * 0x94D049BB133111EB) & _MASK
+        acc ^= acc >> 31
+    return acc
+
+
+def tokens(text: str, mode: str) -> list[str]:
+    """The tokens of a normalised text: characters, or jieba words (jieba imported on first use)."""
+    if mode == "char":
+        return list(text)
+    return _jieba_cut(text)
+
+
+def _jieba_cut(text: str) -> list[str]:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [w for w in jieba.lcut(text, HMM=True) if w.strip()]
+
+
+def token_hashes(text: str, config: ShingleConfig) -> np.ndarray:
+    """The xxhash of each token of ``text``, in order."""
+    if config.mode == "char":
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        table = _char_table(config.seed)
+        out = table[np.minimum(cps, 0xFFFF)]
+        wide = np.flatnonzero(cps > 0xFFFF)
+        for i in wide:  # characters beyond the BMP are rare; hash them one by one
+            out[i] = token_hash(chr(int(cps[i])), config.seed)
+        return out
+    words = _jieba_cut(text)
+    cache: dict[str, int] = {}
+    return np.fromiter(
+        (cache[w] if w in cache else cache.setdefault(w, token_hash(w, config.seed)) for w in words),
+        dtype=np.uint64,
+        count=len(words),
+    )
+
+
+def shingle_positions(text: str, config: ShingleConfig) -> np.ndarray:
+    """Hash of the shingle starting at each token position (not deduplicated), in order."""
+    return combine(token_hashes(text, config), config.ngram)
+
+
+def shingles(text: str, config: ShingleConfig) -> np.ndarray:
+    """Sorted unique 64-bit shingle hashes of a normalised text."""
+    return np.unique(shingle_positions(text, config))

@@ -1,0 +1,101 @@
+"""End to end through the library: sources, determinism, errors, every file accounted for."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import dupspeech
+from dupspeech.errors import ConfigError, CorpusError
+
+TEMPLATE = (
+    "同志们：\n今天我们召开{place}安全生产工作会议，主要任务是贯彻落实上级部署，研究安排下一阶段工作。\n"
+    "一、提高思想认识\n安全生产事关人民群众生命财产安全，{place}各级各部门要把安全生产摆在更加突出的位置，"
+    "坚决克服麻痹思想和侥幸心理。\n二、压实工作责任\n各乡镇要落实属地责任，各部门要落实监管责任，企业要落实主体责任，"
+    "层层签订责任书，确保责任落实到岗到人。\n三、强化隐患排查\n要组织开展拉网式排查，对排查出的隐患建立台账，"
+    "明确整改时限和责任人，确保整改到位。\n"
+)
+OTHER = (
+    "同志们：\n防汛工作关系到全县经济社会发展大局。当前已进入主汛期，降雨偏多，形势复杂严峻。\n"
+    "一、加强监测预警\n气象、水利部门要密切关注雨情水情，及时发布预警信息，做到早发现、早报告、早处置。\n"
+    "二、做好物资储备\n各乡镇要备足编织袋、救生衣、冲锋舟等防汛物资，组建应急抢险队伍，随时待命。\n"
+)
+
+
+def corpus():
+    return {
+        "a.txt": f"【篇1】在全县安全生产会议上的讲话\n{TEMPLATE.format(place='全县')}【篇2】在防汛会议上的讲话\n{OTHER}",
+        "b/c.txt": f"第一篇：在全市安全生产会议上的讲话\n{TEMPLATE.format(place='全市')}",
+        "d.txt": "",
+    }
+
+
+def test_cluster_from_python_texts():
+    r = dupspeech.cluster(corpus())
+    assert [f.status for f in r.files] == ["ok", "ok", "skipped"]
+    assert r.files[2].reason
+    assert [s.id for s in r.speeches] == ["a.txt#1", "a.txt#2", "b/c.txt#1"]
+    assert [c.speeches for c in r.clusters] == [("a.txt#1", "b/c.txt#1")]
+    assert r.pairs[0].relation == "near_duplicate"
+
+
+def test_cluster_from_folder_matches_python_texts(tmp_path):
+    for name, text in corpus().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    from_disk = dupspeech.cluster(tmp_path).to_dict()
+    from_py = dupspeech.cluster(corpus()).to_dict()
+    assert from_disk["speeches"] == from_py["speeches"]
+    assert from_disk["clusters"] == from_py["clusters"]
+    assert {f["file"] for f in from_disk["files"]} == {"a.txt", "b/c.txt", "d.txt"}
+
+
+def test_json_contract_and_determinism():
+    one = dupspeech.cluster(corpus(), seed=3).to_json()
+    two = dupspeech.cluster(corpus(), seed=3).to_json()
+    assert one == two
+    data = json.loads(one)
+    assert data["version"] == 1
+    assert set(data) >= {"version", "files", "speeches", "pairs", "clusters", "copies"}
+    assert set(data["files"][0]) >= {"file", "encoding", "status", "reason"}
+    assert set(data["speeches"][0]) >= {"id", "file", "start_line", "end_line", "title", "marker", "chars"}
+    assert set(data["pairs"][0]) >= {"a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a"}
+    assert data["clusters"] == [{"id": 0, "speeches": ["a.txt#1", "b/c.txt#1"], "contained": []}]
+    assert data["copies"] == []
+
+
+def test_seed_determinism_on_seeds_corpus(seeds_dir):
+    assert dupspeech.cluster(seeds_dir, seed=5).to_json() == dupspeech.cluster(seeds_dir, seed=5).to_json()
+
+
+def test_spans_point_at_the_evidence():
+    texts = corpus()
+    r = dupspeech.cluster(texts)
+    for s in r.speeches:
+        text = texts[s.file]
+        assert text[s.span.start : s.span.end].startswith(("【篇", "第一篇"))
+        for p in s.paragraphs:
+            assert text.count("\n", 0, p.span.start) + 1 == p.span.start_line
+
+
+def test_errors():
+    with pytest.raises(CorpusError, match="no such"):
+        dupspeech.cluster("/nonexistent/folder")
+    with pytest.raises(CorpusError, match="could be read"):
+        dupspeech.cluster({"empty.txt": ""})
+    with pytest.raises(CorpusError, match="no .txt"):
+        dupspeech.cluster({})
+    with pytest.raises(ConfigError, match="threshold"):
+        dupspeech.cluster(corpus(), threshold=1.5)
+
+
+def test_split_only():
+    r = dupspeech.split(corpus())
+    assert len(r.speeches) == 3 and r.pairs == ()
+
+
+def test_progress_callback_sees_every_stage():
+    seen = set()
+    dupspeech.cluster(corpus(), progress=lambda stage, done, total: seen.add(stage))
+    assert {"read", "shingle", "minhash", "verify"} <= seen

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dupspeech.cli import main
+
+PAGE = (
+    "【篇1】在全县安全生产会议上的讲话\n同志们：\n今天我们召开全县安全生产工作会议，主要任务是贯彻落实上级部署，研究安排下一阶段工作。"
+    "安全生产事关人民群众生命财产安全，各级各部门要把安全生产摆在更加突出的位置，坚决克服麻痹思想和侥幸心理。\n"
+)
+
+
+def make_corpus(tmp_path):
+    (tmp_path / "a.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(PAGE.replace("全县", "全市").encode("gb18030"))
+    (tmp_path / "c.bin").write_bytes(b"\x00\x01")
+    return tmp_path
+
+
+def test_cluster_summary(tmp_path):
+    res = CliRunner().invoke(main, ["cluster", str(make_corpus(tmp_path))])
+    assert res.exit_code == 0, res.output
+    assert "3 files: 2 read, 1 skipped" in res.output
+    assert "c.bin" in res.output
+    assert "1 recycled families" in res.output
+    assert "a.txt#1" in res.output and "b.txt#1" in res.output
+
+
+def test_cluster_json_is_clean_and_deterministic(tmp_path):
+    corpus = str(make_corpus(tmp_path))
+    one = CliRunner().invoke(main, ["cluster", corpus, "--json", "--seed", "9"])
+    two = CliRunner().invoke(main, ["cluster", corpus, "--json", "--seed", "9"])
+    assert one.exit_code == 0
+    assert one.stdout == two.stdout
+    data = json.loads(one.stdout)
+    assert data["clusters"][0]["speeches"] == ["a.txt#1", "b.txt#1"]
+    assert [f["encoding"] for f in data["files"]] == ["utf-8", "gb18030", None]
+    assert data["settings"]["minhash.seed"] == 9
+
+
+def test_options_reach_the_library(tmp_path):
+    corpus = str(make_corpus(tmp_path))
+    res = CliRunner().invoke(main, ["cluster", corpus, "--json", "--shingle", "word", "--ngram", "2",
+                                    "--num-perm", "64", "--threshold", "0.9", "--containment", "0.7"])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.stdout)["settings"]
+    assert (s["shingle.mode"], s["shingle.ngram"], s["minhash.num_perm"]) == ("word", 2, 64)
+    assert (s["cluster.threshold"], s["cluster.containment"]) == (0.9, 0.7)
+
+
+def test_bad_usage_exits_2(tmp_path):
+    corpus = str(make_corpus(tmp_path))
+    assert CliRunner().invoke(main, ["cluster", corpus, "--ngram", "0"]).exit_code == 2
+    assert CliRunner().invoke(main, ["cluster", corpus, "--threshold", "2"]).exit_code == 2
+    assert CliRunner().invoke(main, ["cluster", str(tmp_path / "missing")]).exit_code == 2
+    assert CliRunner().invoke(main, ["cluster"]).exit_code == 2
+
+
+def test_unreadable_corpus_exits_1(tmp_path):
+    (tmp_path / "x.txt").write_bytes(b"")
+    res = CliRunner().invoke(main, ["cluster", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "could be read" in res.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(main, ["cluster", str(empty)])
+    assert res.exit_code == 1 and "no .txt" in res.output
+
+
+def test_split_command(tmp_path):
+    res = CliRunner().invoke(main, ["split", str(make_corpus(tmp_path))])
+    assert res.exit_code == 0
+    assert "a.txt#1" in res.output and "【篇1】" in res.output
+
+
+def test_progress_flag_does_not_pollute_stdout(tmp_path):
+    res = CliRunner().invoke(main, ["cluster", str(make_corpus(tmp_path)), "--json", "--progress"])
+    assert res.exit_code == 0
+    json.loads(res.stdout)

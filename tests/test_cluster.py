@@ -1,0 +1,99 @@
+"""Verification and families: near-duplicate edges only; containment attaches but never bridges."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dupspeech.cluster import Verified, families, overlap, verify_pair
+from dupspeech.config import ClusterConfig
+
+CFG = ClusterConfig(threshold=0.6, containment=0.8, min_shingles=1)
+
+
+def arr(values) -> np.ndarray:
+    return np.array(sorted(set(values)), dtype=np.uint64)
+
+
+@given(st.sets(st.integers(0, 200)), st.sets(st.integers(0, 200)))
+def test_overlap_equals_set_intersection(a, b):
+    assert overlap(arr(a), arr(b)) == len(a & b)
+
+
+def test_verify_computes_exact_jaccard_and_containment():
+    a, b = arr(range(100)), arr(range(50, 150))
+    assert verify_pair(0, 1, a, b, CFG) is None  # J = 1/3, containment 0.5
+    v = verify_pair(0, 1, arr(range(100)), arr(range(10, 100)), CFG)
+    assert v.relation == "near_duplicate" and v.jaccard == 0.9 and v.containment_j_in_i == 1.0
+    v = verify_pair(0, 1, arr(range(100)), arr(range(40)), CFG)
+    assert v.relation == "containment" and v.containment_j_in_i == 1.0 and v.jaccard == 0.4
+
+
+def test_min_shingles():
+    assert verify_pair(0, 1, arr(range(5)), arr(range(5)), ClusterConfig(min_shingles=10)) is None
+
+
+def _v(i, j, rel, cij=0.0, cji=0.0):
+    return Verified(i, j, 0.9 if rel == "near_duplicate" else 0.3, cij, cji, rel)
+
+
+def test_near_duplicates_make_families():
+    fams = families(5, [_v(0, 1, "near_duplicate"), _v(1, 2, "near_duplicate"), _v(3, 4, "near_duplicate")], [10] * 5)
+    assert fams == [([0, 1, 2], []), ([3, 4], [])]
+
+
+def test_truncated_copy_joins_its_container():
+    fams = families(3, [_v(0, 1, "near_duplicate"), _v(1, 2, "containment", 0.4, 0.95)], [100, 100, 40])
+    assert fams == [([0, 1, 2], [2])]
+
+
+def test_short_text_in_two_unrelated_speeches_bridges_nothing():
+    # speech 2 (a shared opening) lies inside 0 and inside 1, which are not near-duplicates
+    fams = families(3, [_v(0, 2, "containment", 0.1, 0.9), _v(1, 2, "containment", 0.1, 0.9)], [100, 100, 10])
+    assert fams == []
+    # nor between two real families
+    edges = [_v(0, 1, "near_duplicate"), _v(2, 3, "near_duplicate"), _v(0, 4, "containment", 0.1, 0.9),
+             _v(2, 4, "containment", 0.1, 0.9)]
+    assert families(5, edges, [100] * 4 + [10]) == [([0, 1], []), ([2, 3], [])]
+
+
+def test_speech_with_its_own_near_duplicate_is_not_attached():
+    edges = [_v(0, 1, "near_duplicate"), _v(2, 3, "near_duplicate"), _v(0, 2, "containment", 0.1, 0.9)]
+    assert families(4, edges, [100, 100, 30, 30]) == [([0, 1], []), ([2, 3], [])]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.booleans()), max_size=25), st.randoms())
+def test_families_do_not_depend_on_edge_order(raw, rnd):
+    edges = []
+    for i, j, near in raw:
+        if i == j:
+            continue
+        i, j = min(i, j), max(i, j)
+        edges.append(_v(i, j, "near_duplicate") if near else _v(i, j, "containment", 0.1, 0.9))
+    shuffled = list(edges)
+    rnd.shuffle(shuffled)
+    sizes = [100 - k for k in range(10)]
+    assert families(10, edges, sizes) == families(10, shuffled, sizes)
+    # every near-duplicate edge lies inside one family
+    where = {m: k for k, (members, _) in enumerate(families(10, edges, sizes)) for m in members}
+    for e in edges:
+        if e.relation == "near_duplicate":
+            assert where[e.i] == where[e.j]
+
+
+def test_all_pairs_oracle_on_random_sets():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 1000, 400)
+    sets = [arr(base[k * 20 : k * 20 + 200]) for k in range(8)]
+    for i, j in itertools.combinations(range(8), 2):
+        v = verify_pair(i, j, sets[i], sets[j], CFG)
+        a, b = set(sets[i].tolist()), set(sets[j].tolist())
+        jac = len(a & b) / len(a | b)
+        if v is not None:
+            assert v.jaccard == jac
+        else:
+            assert jac < 0.6 and max(len(a & b) / len(a), len(a & b) / len(b)) < 0.8

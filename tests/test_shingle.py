@@ -1,0 +1,64 @@
+"""The vectorised shingle hashes against the slow, obviously-correct definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dupspeech.config import ShingleConfig
+from dupspeech.errors import ConfigError
+from dupspeech.shingle import shingle_hash, shingles, tokens
+
+_text = st.text(alphabet="今年面对突如其来的疫情防控全区各级部门做了大量工作\ue000abc😀", max_size=120)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_text, st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_char_shingles_match_the_slow_definition(text, n, seed):
+    cfg = ShingleConfig(mode="char", ngram=n, seed=seed)
+    toks = list(text)
+    if not toks:
+        expected = set()
+    elif len(toks) < n:
+        expected = {shingle_hash(toks, seed)}
+    else:
+        expected = {shingle_hash(toks[i : i + n], seed) for i in range(len(toks) - n + 1)}
+    assert shingles(text, cfg).tolist() == sorted(expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_text, st.integers(1, 4))
+def test_word_shingles_match_the_slow_definition(text, n):
+    cfg = ShingleConfig(mode="word", ngram=n)
+    toks = tokens(text, "word")
+    expected = {shingle_hash(toks[i : i + n], 0) for i in range(max(1, len(toks) - n + 1))} if toks else set()
+    assert shingles(text, cfg).tolist() == sorted(expected)
+
+
+def test_exact_jaccard_equals_python_sets_of_strings():
+    a = "各级各部门要进一步压紧压实属地部门企业单位个人等各方面的防控责任"
+    b = "各级各部门要进一步压实属地部门单位个人等各方面的防控责任建立体系"
+    n = 5
+    sa = {a[i : i + n] for i in range(len(a) - n + 1)}
+    sb = {b[i : i + n] for i in range(len(b) - n + 1)}
+    ha, hb = shingles(a, ShingleConfig(ngram=n)), shingles(b, ShingleConfig(ngram=n))
+    inter = len(np.intersect1d(ha, hb))
+    assert len(ha) == len(sa) and len(hb) == len(sb)
+    assert inter == len(sa & sb)
+
+
+def test_seed_changes_hashes_and_order_matters():
+    assert shingles("安全生产工作", ShingleConfig(seed=1)).tolist() != shingles("安全生产工作", ShingleConfig(seed=2)).tolist()
+    assert shingles("甲乙丙丁戊", ShingleConfig()).tolist() != shingles("戊丁丙乙甲", ShingleConfig()).tolist()
+
+
+@pytest.mark.parametrize("bad", [{"ngram": 0}, {"ngram": -1}, {"mode": "bytes"}, {"ngram": 100}, {"seed": -1}])
+def test_config_errors_say_what_to_do(bad):
+    with pytest.raises(ConfigError):
+        ShingleConfig(**bad)
+    try:
+        ShingleConfig(ngram=0)
+    except ConfigError as exc:
+        assert "works best around 5" in str(exc)
