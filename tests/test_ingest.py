@@ -188,6 +188,14 @@ def test_damaged_utf8_is_not_read_as_gb18030_mojibake() -> None:
         decode_bytes(data)
 
 
+def test_large_files_damaged_utf8_and_gbk() -> None:
+    big = SPEECH * 3000  # past the head that decode_bytes looks at first
+    assert len(big.encode()) > 100_000
+    with pytest.raises(DecodeFailure, match="UTF-8 apart from 1 invalid byte "):
+        decode_bytes(big.encode()[:-1] + b"\xff")
+    assert decode_bytes(big.encode("gbk")) == (big, "gb18030")
+
+
 def test_corrupt_bom_file() -> None:
     with pytest.raises(DecodeFailure, match="byte-order mark"):
         decode_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone high surrogate

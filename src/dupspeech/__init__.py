@@ -7,7 +7,7 @@
 
 from .api import cluster, settings, split
 from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
-from .errors import ConfigError, CorpusError, DupspeechError, OptionalDependencyError
+from .errors import ConfigError, CorpusError, DecodeFailure, DupspeechError, OptionalDependencyError
 from .ingest import iter_corpus, read_corpus
 from .models import (
     Cluster,
@@ -32,6 +32,7 @@ __all__ = [
     "ConfigError",
     "Copy",
     "CorpusError",
+    "DecodeFailure",
     "Document",
     "Dropped",
     "DupspeechError",

@@ -5,6 +5,8 @@ The tree::
     DupspeechError                 base of everything dupspeech raises on purpose
     ├── ConfigError (ValueError)   an option out of range or of the wrong kind; the message says the fix
     ├── CorpusError                the corpus as a whole cannot be read (missing folder, nothing readable)
+    ├── DecodeFailure (ValueError) bytes that cannot be decoded (``ingest.decode_bytes``); files that
+    │                              fail are skipped with the reason, this is raised only when asked directly
     └── OptionalDependencyError (ImportError)
                                    an optional extra (pandas, ...) is not installed; the message says
                                    what to ``pip install``
@@ -25,6 +27,21 @@ class ConfigError(DupspeechError, ValueError):
 
 class CorpusError(DupspeechError):
     """The corpus cannot be read at all."""
+
+
+class DecodeFailure(DupspeechError, ValueError):
+    """Bytes that :func:`dupspeech.ingest.decode_bytes` cannot turn into text.
+
+    Not raised by :func:`~dupspeech.ingest.iter_corpus`, which records the reason on a skipped
+    :class:`~dupspeech.models.FileRecord` instead.
+
+    Attributes:
+        reason: Why, in words a user can act on (``"binary file (contains NUL bytes)"``).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class OptionalDependencyError(DupspeechError, ImportError):

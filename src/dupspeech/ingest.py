@@ -33,7 +33,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .errors import ConfigError, CorpusError, DupspeechError
+from .errors import ConfigError, CorpusError, DecodeFailure
 from .models import Document, FileRecord
 
 __all__ = ["DecodeFailure", "decode_bytes", "iter_corpus", "read_corpus"]
@@ -85,19 +85,6 @@ _CANNOT_DECODE = (
 )
 
 
-class DecodeFailure(DupspeechError, ValueError):
-    """Bytes that :func:`decode_bytes` cannot turn into text.
-
-    Not raised by :func:`iter_corpus`, which records the reason on a skipped
-    :class:`~dupspeech.models.FileRecord` instead.
-
-    Attributes:
-        reason: Why, in words a user can act on (``"binary file (contains NUL bytes)"``).
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:

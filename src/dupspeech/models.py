@@ -41,7 +41,7 @@ class Document:
         name: Path relative to the corpus root with ``/`` separators, or the name given from Python.
         text: The decoded text, exactly as in the file apart from decoding (a BOM is removed; line endings
             are kept as written, so offsets count ``\\r`` too).
-        encoding: The encoding used to decode the file (``"utf-8"`` for texts given from Python).
+        encoding: The encoding used to decode the file (``"str"`` for texts given from Python as ``str``).
         path: The absolute path on disk, when the document came from a file.
         line_starts: Offsets at which each line starts; computed on construction.
     """
