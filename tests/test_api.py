@@ -62,7 +62,10 @@ def test_json_contract_and_determinism():
     assert set(data["speeches"][0]) >= {"id", "file", "start_line", "end_line", "title", "marker", "chars"}
     assert set(data["pairs"][0]) >= {"a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a"}
     assert data["clusters"] == [{"id": 0, "speeches": ["a.txt#1", "b/c.txt#1"], "contained": []}]
-    assert data["copies"] == []
+    copy = data["copies"][0]
+    assert set(copy) >= {"source", "target", "similarity", "direction", "evidence"}
+    assert set(copy["source"]) == {"speech", "start_line", "end_line", "start_char", "end_char"}
+    assert copy["direction"] in ("source_earlier", "undetermined")
 
 
 def test_seed_determinism_on_seeds_corpus(seeds_dir):

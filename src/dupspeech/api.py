@@ -7,18 +7,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Union
 
 import numpy as np
 
+from . import align as align_stage
 from . import cluster as cluster_stage
-from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
+from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
 from .index import candidate_pairs
 from .ingest import iter_corpus
 from .minhash import signatures
-from .models import Cluster, Document, Dropped, FileRecord, Pair, Result, Speech
+from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, concat, normalize
 from .segment import split_page
 from .shingle import shingles
@@ -41,6 +42,7 @@ def settings(
     seed: int = _MINHASH.seed,
     fold_numbers: bool = _SHINGLE.fold_numbers,
     min_shingles: int = _CLUSTER.min_shingles,
+    align: AlignConfig | None = None,
 ) -> Settings:
     """Build validated :class:`Settings` from the flat keyword options the API and CLI take."""
     if ngram is None:
@@ -57,6 +59,7 @@ def settings(
             candidate_threshold=candidate_threshold,
             min_shingles=min_shingles,
         ),
+        align=align or AlignConfig(),
     )
 
 
@@ -100,17 +103,29 @@ def read_and_split(
     return files, docs, speeches, dropped
 
 
-def cluster(source: Source, *, progress: Progress | None = None, **options) -> Result:
-    """Find recycled speeches in a corpus.
+def cluster(
+    source: Source,
+    *,
+    progress: Progress | None = None,
+    provenance: bool = True,
+    dates: Mapping[str, str] | None = None,
+    order: Iterable[str] | None = None,
+    **options,
+) -> Result:
+    """Find recycled speeches in a corpus, and which passages were copied from which.
 
     Args:
         source: A folder (read recursively), a file, or an iterable of ``(name, text)`` pairs / a dict.
         progress: Optional callback ``progress(stage, done, total)``.
+        provenance: Align passages between speeches (fills ``Result.copies``); ``False`` only clusters.
+        dates: Dates of files or speeches (``{"a.txt": "2020-01-24", "b.txt#2": "2024-01"}``), used to say which
+            copy is earlier; dates found in the texts are used otherwise.
+        order: File names or speech ids from earliest to latest, when no dates decide.
         **options: Keyword-only tuning options of :func:`settings` (``threshold``, ``containment``,
             ``shingle``, ``ngram``, ``num_perm``, ``seed``, ...).
 
     Returns:
-        A :class:`Result`: every file with its status, the speeches, verified pairs and families.
+        A :class:`Result`: every file with its status, the speeches, verified pairs, families and copies.
 
     Raises:
         CorpusError: the corpus cannot be read at all.
@@ -123,11 +138,14 @@ def cluster(source: Source, *, progress: Progress | None = None, **options) -> R
         [('a.txt#1', 'b.txt#1')]
     """
     cfg = settings(**options)
+    given_dates, ranks = align_stage.caller_dates(dates, order)
     files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress)
     by_name = {d.name: d for d in docs}
+    texts: list[Normalized] = []
     sets: list[np.ndarray] = []
     for k, s in enumerate(speeches):
-        sets.append(shingles(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers).text, cfg.shingle))
+        texts.append(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers))
+        sets.append(shingles(texts[-1].text, cfg.shingle))
         if progress:
             progress("shingle", k + 1, len(speeches))
     verified = find_pairs(sets, cfg, progress=progress)
@@ -141,14 +159,105 @@ def cluster(source: Source, *, progress: Progress | None = None, **options) -> R
         Cluster(k, tuple(ids[m] for m in members), tuple(ids[m] for m in contained))
         for k, (members, contained) in enumerate(fams)
     )
+    copies: tuple[Copy, ...] = ()
+    if provenance:
+        unit = list(range(len(speeches)))
+        for members, _ in fams:
+            for m in members:
+                unit[m] = members[0]
+        copies = find_copies(
+            speeches, texts, by_name, dropped, unit, [(v.i, v.j) for v in verified], cfg,
+            given_dates=given_dates, ranks=ranks, progress=progress,
+        )
     return Result(
         files=tuple(files),
         speeches=tuple(speeches),
         pairs=pairs,
         clusters=clusters,
+        copies=copies,
         dropped=tuple(dropped),
         settings=cfg.as_items(),
     )
+
+
+def _speech_dates(
+    speeches: list[Speech], by_name: dict[str, Document], dropped: list[Dropped], given: dict[str, "align_stage.Dated"]
+) -> list["align_stage.Dated | None"]:
+    """The date of each speech: given by the caller, else in its title or date line, else the page's."""
+    page_dates: dict[str, align_stage.Dated] = {}
+    for d in dropped:
+        if d.reason == "chrome" and d.span.file not in page_dates:
+            line = by_name[d.span.file].text[d.span.start : d.span.end]
+            if any(w in line for w in ("更新时间", "发布时间", "发表时间", "上传时间")):
+                found = align_stage.parse_date(line, "page update time")
+                if found:
+                    page_dates[d.span.file] = found
+    out: list[align_stage.Dated | None] = []
+    for s in speeches:
+        date = given.get(s.id) or given.get(s.file)
+        if date is None:
+            doc = by_name[s.file]
+            for p in s.paragraphs[:4]:
+                if p.kind == "title" or (p.kind == "heading" and p.span.end - p.span.start <= 12):
+                    date = align_stage.parse_date(doc.text[p.span.start : p.span.end], p.kind if p.kind == "title" else "date line")
+                    if date:
+                        break
+        out.append(date or page_dates.get(s.file))
+    return out
+
+
+def find_copies(
+    speeches: list[Speech],
+    texts: list[Normalized],
+    by_name: dict[str, Document],
+    dropped: list[Dropped],
+    unit: list[int],
+    extra_pairs: Iterable[tuple[int, int]],
+    cfg: Settings,
+    *,
+    given_dates: dict | None = None,
+    ranks: dict[str, int] | None = None,
+    progress: Progress | None = None,
+) -> tuple[Copy, ...]:
+    """Copied passages between speeches: for every pair that shares a passage window, or was verified."""
+    acfg = cfg.align
+    seeds = [align_stage.seeds_of(t.text, acfg, seed=cfg.shingle.seed) for t in texts]
+    stock = align_stage.stock_flags(seeds, unit, acfg)
+    cands = align_stage.window_candidates(seeds, acfg, seed=cfg.minhash.seed) | set(extra_pairs)
+    dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
+    ranks = ranks or {}
+    copies: list[Copy] = []
+    for n, (i, j) in enumerate(sorted(cands)):
+        if progress and (n % 64 == 0 or n + 1 == len(cands)):
+            progress("align", n + 1, len(cands))
+        passages = align_stage.align(seeds[i], seeds[j], acfg, stock_a=stock[i])
+        if not passages:
+            continue
+        a, b = speeches[i], speeches[j]
+        rank_a = ranks.get(a.id, ranks.get(a.file))
+        rank_b = ranks.get(b.id, ranks.get(b.file))
+        decided = align_stage.direction(a.id, b.id, dates[i], dates[j], rank_a, rank_b)
+        a_first = True if decided is None else decided[0]
+        for p in passages:
+            loc_a = _location(a, by_name[a.file], texts[i], p.a0, p.a1)
+            loc_b = _location(b, by_name[b.file], texts[j], p.b0, p.b1)
+            boiler = p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars
+            copies.append(
+                Copy(
+                    source=loc_a if a_first else loc_b,
+                    target=loc_b if a_first else loc_a,
+                    similarity=p.similarity,
+                    direction="undetermined" if decided is None else "source_earlier",
+                    evidence="" if decided is None else decided[1],
+                    boilerplate=boiler,
+                )
+            )
+    return tuple(copies)
+
+
+def _location(speech: Speech, doc: Document, norm: Normalized, i: int, j: int) -> Location:
+    start, end = norm.original_range(i, j)
+    return Location(speech.id, doc.line_of(start), doc.line_of(end - 1), start, end)
 
 
 def find_pairs(

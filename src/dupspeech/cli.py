@@ -17,7 +17,13 @@ from . import api
 from .errors import ConfigError, CorpusError, DupspeechError
 from .models import Result
 
-_STAGES = {"read": "reading pages", "shingle": "shingling", "minhash": "signatures", "verify": "verifying pairs"}
+_STAGES = {
+    "read": "reading pages",
+    "shingle": "shingling",
+    "minhash": "signatures",
+    "verify": "verifying pairs",
+    "align": "aligning passages",
+}
 
 
 class _UsageError(click.UsageError):
@@ -80,9 +86,11 @@ def main() -> None:
               help="MinHash permutations.")
 @click.option("--seed", type=int, default=api._MINHASH.seed, show_default=True,
               help="MinHash seed; the same input and seed give byte-identical output.")
+@click.option("--provenance/--no-provenance", default=True, show_default=True,
+              help="Align passages to show which paragraphs were copied from which.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars on stderr [default: on when stderr is a terminal].")
-def cluster_cmd(corpus, as_json, threshold, containment, shingle, ngram, num_perm, seed, progress) -> None:
+def cluster_cmd(corpus, as_json, threshold, containment, shingle, ngram, num_perm, seed, provenance, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file)."""
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(show) as update:
@@ -90,6 +98,7 @@ def cluster_cmd(corpus, as_json, threshold, containment, shingle, ngram, num_per
             api.cluster,
             corpus,
             progress=update,
+            provenance=provenance,
             threshold=threshold,
             containment=containment,
             shingle=shingle,
@@ -157,5 +166,38 @@ def render_summary(result: Result, console: Console) -> None:
             note = "truncated copy" if sid in c.contained else ""
             table.add_row(sid, f"{s.span.start_line}-{s.span.end_line}", s.title, str(s.chars), note)
         console.print(table)
+        members = set(c.speeches)
+        inside = [x for x in result.copies if not x.boilerplate and x.source.speech in members and x.target.speech in members]
+        for line in _copy_lines(inside, limit=5):
+            console.print(f"  copied: {line}")
     if len(result.clusters) > 20:
         console.print(f"... and {len(result.clusters) - 20} more families (use --json for all)")
+    family_of = {sid: c.id for c in result.clusters for sid in c.speeches}
+    borrowed = [
+        x for x in result.copies
+        if not x.boilerplate and (family_of.get(x.source.speech, -1) != family_of.get(x.target.speech, -2))
+    ]
+    if borrowed:
+        console.print(f"[bold]{len(borrowed)}[/] passages borrowed between speeches of different families:")
+        for line in _copy_lines(borrowed, limit=15):
+            console.print(f"  {line}")
+    n_boiler = sum(1 for x in result.copies if x.boilerplate)
+    if n_boiler:
+        console.print(f"{n_boiler} shared passages are stock language (boilerplate), not counted as copying")
+
+
+def _copy_lines(copies, *, limit: int) -> list[str]:
+    """The longest copied passages, a line each: ``source lines → target lines (similarity, direction)``."""
+    ranked = sorted(copies, key=lambda x: (-(x.source.end_char - x.source.start_char), x.source.speech, x.source.start_char))
+    out = []
+    for x in ranked[:limit]:
+        arrow = "→" if x.direction == "source_earlier" else "↔"
+        why = f"; {x.evidence}" if x.evidence else ""
+        out.append(
+            f"{x.source.speech} L{x.source.start_line}-{x.source.end_line} {arrow} "
+            f"{x.target.speech} L{x.target.start_line}-{x.target.end_line} "
+            f"({x.source.end_char - x.source.start_char} chars, similarity {x.similarity:.2f}{why})"
+        )
+    if len(ranked) > limit:
+        out.append(f"... and {len(ranked) - limit} more (use --json for all)")
+    return out

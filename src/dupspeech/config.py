@@ -124,6 +124,63 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AlignConfig:
+    """Passage alignment (provenance) between speeches.
+
+    Attributes:
+        k: Length, in normalised characters, of the exact seeds that alignment chains together.
+        gap: Largest gap (normalised characters) bridged inside one passage, in either text; edits shorter
+            than this (a place name, a year, a sentence) do not split a passage.
+        min_chars: Shortest passage reported, in normalised characters.
+        min_similarity: Lowest share of a passage's characters covered by exact seeds.
+        window: Passage windows (normalised characters) indexed with MinHash LSH to find speech pairs that
+            share a passage.
+        stride: Step between windows.
+        window_threshold: Jaccard threshold of the window LSH index.
+        num_perm: MinHash permutations for windows.
+        boilerplate_units: A seed recurring in at least this many unrelated texts (families count once) is
+            stock language.
+        boilerplate_chars: Passages up to this long made mostly of stock language are boilerplate.
+        max_occurrences: Seeds repeated more often than this inside one speech are not used.
+    """
+
+    k: int = 5
+    gap: int = 40
+    min_chars: int = 30
+    min_similarity: float = 0.5
+    window: int = 80
+    stride: int = 20
+    window_threshold: float = 0.5
+    num_perm: int = 64
+    boilerplate_units: int = 3
+    boilerplate_chars: int = 120
+    max_occurrences: int = 8
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.k <= 32:
+            raise ConfigError(f"align k must be in [3, 32], got {self.k} (5 works well for Chinese)")
+        if self.gap < 0:
+            raise ConfigError(f"align gap must be >= 0, got {self.gap}")
+        if self.min_chars < self.k:
+            raise ConfigError(f"align min_chars ({self.min_chars}) must be >= k ({self.k})")
+        if not 0.0 < self.min_similarity <= 1.0:
+            raise ConfigError(f"align min_similarity must be in (0, 1], got {self.min_similarity}")
+        if self.window <= self.k or not 0 < self.stride <= self.window:
+            raise ConfigError(
+                f"align window ({self.window}) must exceed k ({self.k}) and stride ({self.stride}) must be in"
+                f" (0, window]"
+            )
+        if not 0.0 < self.window_threshold <= 1.0:
+            raise ConfigError(f"align window_threshold must be in (0, 1], got {self.window_threshold}")
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError(f"align num_perm must be in [16, 1024], got {self.num_perm}")
+        if self.boilerplate_units < 2:
+            raise ConfigError(f"boilerplate_units must be >= 2, got {self.boilerplate_units}")
+        if self.max_occurrences < 1:
+            raise ConfigError(f"max_occurrences must be >= 1, got {self.max_occurrences}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """All the options of one run, one frozen config per stage."""
 
@@ -131,11 +188,12 @@ class Settings:
     shingle: ShingleConfig = field(default_factory=ShingleConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
 
     def as_items(self) -> tuple[tuple[str, object], ...]:
         """Flat ``(stage.option, value)`` pairs, for the report."""
         items: list[tuple[str, object]] = []
-        for stage in ("segment", "shingle", "minhash", "cluster"):
+        for stage in ("segment", "shingle", "minhash", "cluster", "align"):
             cfg = getattr(self, stage)
             for f in fields(cfg):
                 value = getattr(cfg, f.name)

@@ -1,0 +1,306 @@
+"""Provenance: which passages of one speech were copied from another, and which copy is earlier.
+
+How a pair of speeches is aligned:
+
+1. **Seeds**: every normalised character ``k``-gram (whitespace, punctuation and line breaks are gone, so
+   re-wrapping does not matter; placeholders and numbers are one symbol, so ``XX`` matches ``13``) that occurs
+   in both speeches. Seeds repeated more than ``max_occurrences`` times in one speech are not used.
+2. **Chains**: seeds are chained in order when they follow each other in both texts within ``gap``
+   characters, on nearly the same diagonal. An edit shorter than ``gap`` (another place name, a year, a
+   sentence added or dropped) does not break a passage; reordered paragraphs give separate passages.
+3. **Passages**: chains at least ``min_chars`` long whose characters are mostly covered by seeds
+   (``min_similarity``). The similarity reported is the share of both sides covered by exact seeds.
+4. **Boilerplate**: a seed found in ``boilerplate_units`` or more unrelated texts (a family counts once) is
+   stock language; a short passage made mostly of stock language (``同志们：``, ``谢谢大家``, slogans) is
+   marked ``boilerplate`` rather than reported as copying — like passim's boilerplate or TextPAIR's banality
+   filter.
+
+Which speech pairs are aligned: every verified pair from clustering, and every pair whose passage windows
+(``window`` characters every ``stride``) collide in a MinHash LSH index — so a speech that borrows three
+paragraphs from an otherwise different speech is found without comparing all pairs.
+
+Direction: a speech's date comes from its title or a date line under the title (``2024年1月``), else from the
+page's update/publish time line, else from dates the caller passes. The earlier copy is the source only when
+both dates are known and one is strictly earlier; otherwise the direction is ``"undetermined"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import AlignConfig, MinHashConfig, ShingleConfig
+from .index import CandidateIndex
+from .minhash import signature
+from .normalize import Normalized
+from .shingle import combine, token_hashes
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """An aligned passage in normalised coordinates: ``a[a0:a1]`` matches ``b[b0:b1]``."""
+
+    a0: int
+    a1: int
+    b0: int
+    b1: int
+    similarity: float
+    stock: float  # share of the passage's seeds that are stock language
+
+
+def seeds_of(text: str, config: AlignConfig, *, seed: int = 0) -> np.ndarray:
+    """Hash of the ``k``-gram starting at each position of a normalised text (empty when shorter than k)."""
+    if len(text) < config.k:
+        return np.zeros(0, dtype=np.uint64)
+    return combine(token_hashes(text, ShingleConfig(mode="char", ngram=config.k, seed=seed)), config.k)
+
+
+def _seed_pairs(ha: np.ndarray, hb: np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(i, j)`` with ``ha[i] == hb[j]``, sorted by ``i`` then ``j``; over-repeated seeds left out."""
+    if len(ha) == 0 or len(hb) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(hb, kind="stable")
+    sb = hb[order]
+    left = np.searchsorted(sb, ha, "left")
+    right = np.searchsorted(sb, ha, "right")
+    count = right - left
+    _, inverse, count_a = np.unique(ha, return_inverse=True, return_counts=True)
+    ok = (count > 0) & (count <= max_occ) & (count_a[inverse] <= max_occ)
+    ia = np.flatnonzero(ok)
+    c = count[ia]
+    if len(ia) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    i = np.repeat(ia, c)
+    offsets = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+    j = order[np.repeat(left[ia], c) + offsets]
+    return i.astype(np.int64), j.astype(np.int64)
+
+
+def align(
+    seeds_a: np.ndarray,
+    seeds_b: np.ndarray,
+    config: AlignConfig,
+    *,
+    stock_a: np.ndarray | None = None,
+) -> list[Passage]:
+    """Aligned passages between two speeches given their per-position seed hashes (see :func:`seeds_of`).
+
+    Args:
+        seeds_a: Seed hash at each normalised position of speech A.
+        seeds_b: The same for speech B.
+        config: Alignment options.
+        stock_a: Optional flag per position of A: the seed there is stock language.
+
+    Returns:
+        Passages sorted by their start in A; overlapping duplicates are removed.
+    """
+    k, gap = config.k, config.gap
+    I, J = _seed_pairs(seeds_a, seeds_b, config.max_occurrences)
+    if len(I) == 0:
+        return []
+    # a chain: [a0, a_last, b0, b_last, covered_a, covered_b, seeds, stock_seeds]
+    chains: list[list[int]] = []
+    by_end: dict[tuple[int, int], int] = {}
+    active: list[int] = []
+    last_i = -1
+    stock = stock_a if stock_a is not None else None
+    for i, j in zip(I.tolist(), J.tolist()):
+        if i != last_i:
+            active = [c for c in active if chains[c][1] >= i - gap - 1]
+            last_i = i
+        c = by_end.pop((i - 1, j - 1), None)
+        if c is None:
+            best, best_key = None, None
+            for cand in active:
+                ch = chains[cand]
+                di, dj = i - ch[1], j - ch[3]
+                if 0 < di <= gap + 1 and 0 < dj <= gap + 1 and abs(di - dj) <= gap:
+                    key = (abs(di - dj), -ch[6])
+                    if best_key is None or key < best_key:
+                        best, best_key = cand, key
+            c = best
+            if c is not None:
+                by_end.pop((chains[c][1], chains[c][3]), None)
+        is_stock = int(bool(stock[i])) if stock is not None else 0
+        if c is None:
+            chains.append([i, i, j, j, k, k, 1, is_stock])
+            c = len(chains) - 1
+            active.append(c)
+        else:
+            ch = chains[c]
+            ch[4] += min(k, i - ch[1])
+            ch[5] += min(k, j - ch[3])
+            ch[1], ch[3] = i, j
+            ch[6] += 1
+            ch[7] += is_stock
+        by_end[(i, j)] = c
+    found = []
+    for a0, a_last, b0, b_last, cov_a, cov_b, n, n_stock in chains:
+        a1, b1 = a_last + k, b_last + k
+        len_a, len_b = a1 - a0, b1 - b0
+        if min(len_a, len_b) < config.min_chars:
+            continue
+        sim = (cov_a + cov_b) / (len_a + len_b)
+        if sim < config.min_similarity:
+            continue
+        found.append(Passage(a0, a1, b0, b1, sim, n_stock / n))
+    return _drop_overlaps(found)
+
+
+def _drop_overlaps(passages: list[Passage]) -> list[Passage]:
+    """Keep each stretch of text aligned once: the longest of passages that overlap by half on either side."""
+    kept: list[Passage] = []
+    for p in sorted(passages, key=lambda p: (-(p.a1 - p.a0), p.a0, p.b0)):
+        clash = False
+        for q in kept:
+            oa = min(p.a1, q.a1) - max(p.a0, q.a0)
+            ob = min(p.b1, q.b1) - max(p.b0, q.b0)
+            if oa > (p.a1 - p.a0) / 2 or ob > (p.b1 - p.b0) / 2:
+                clash = True
+                break
+        if not clash:
+            kept.append(p)
+    kept.sort(key=lambda p: (p.a0, p.b0))
+    return kept
+
+
+def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: AlignConfig) -> list[np.ndarray]:
+    """For each speech, a flag per position: the seed there recurs in ``boilerplate_units`` or more units.
+
+    Args:
+        seeds: Per-position seed hashes of each speech.
+        units: The unit of each speech: its family id, or a unique id when it has no family, so a recycled
+            speech counts once however many copies it has.
+        config: Alignment options.
+    """
+    per_unit: dict[int, list[np.ndarray]] = {}
+    for s, u in zip(seeds, units):
+        per_unit.setdefault(u, []).append(s)
+    uniq = [np.unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
+    if not uniq:
+        return []
+    values, counts = np.unique(np.concatenate(uniq), return_counts=True)
+    common = values[counts >= config.boilerplate_units]
+    return [np.isin(s, common) for s in seeds]
+
+
+def window_candidates(
+    seeds: Sequence[np.ndarray], config: AlignConfig, *, seed: int, max_speeches: int = 50
+) -> set[tuple[int, int]]:
+    """Speech pairs ``(i, j)``, ``i < j``, with passage windows that collide in a MinHash LSH index.
+
+    A window whose bucket-mates span more than ``max_speeches`` speeches is stock language and is skipped.
+    """
+    span = config.window - config.k + 1
+    mh = MinHashConfig(num_perm=config.num_perm, seed=seed)
+    keys: list[tuple[int, int]] = []
+    sigs: list[np.ndarray] = []
+    for s, arr in enumerate(seeds):
+        if len(arr) == 0:
+            continue
+        starts = range(0, max(1, len(arr) - span + 1), max(1, config.stride))
+        for w, start in enumerate(starts):
+            sigs.append(signature(np.unique(arr[start : start + span]), mh))
+            keys.append((s, w))
+        # the last window, so the end of a speech is covered too
+        if len(arr) > span and (len(arr) - span) % config.stride:
+            sigs.append(signature(np.unique(arr[len(arr) - span :]), mh))
+            keys.append((s, len(starts)))
+    if not keys:
+        return set()
+    index = CandidateIndex(threshold=config.window_threshold, num_perm=config.num_perm, seed=seed)
+    index.add_many((n, sig) for n, sig in enumerate(sigs))
+    pairs: set[tuple[int, int]] = set()
+    for n, sig in enumerate(sigs):
+        found = {keys[m][0] for m in index.query(sig)}
+        if len(found) < 2 or len(found) > max_speeches:
+            continue
+        s = keys[n][0]
+        for t in found:
+            if t > s:
+                pairs.add((s, t))
+    return pairs
+
+
+# --- dates and direction -------------------------------------------------------------------------------------
+
+_DATE = re.compile(
+    r"(?P<y>(?:19|20)[0-9]{2})\s*(?:年|[-/.])\s*(?:(?P<m>[0-9]{1,2})\s*(?:月|[-/.])\s*(?:(?P<d>[0-9]{1,2})\s*日?)?)?"
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Dated:
+    """A possibly partial date (year, or year and month) with where it was read."""
+
+    earliest: tuple[int, int, int]
+    latest: tuple[int, int, int]
+    text: str
+    where: str
+
+    def before(self, other: Dated) -> bool:
+        return self.latest < other.earliest
+
+
+def parse_date(text: str, where: str) -> Dated | None:
+    """The first date in ``text`` (``2024年1月``, ``2023-06-15``, ``2020年1月24日``), or ``None``."""
+    m = _DATE.search(text.translate(_FULLWIDTH_DIGITS))
+    if not m:
+        return None
+    y = int(m.group("y"))
+    mo = int(m.group("m")) if m.group("m") else None
+    d = int(m.group("d")) if m.group("d") else None
+    if mo is not None and not 1 <= mo <= 12:
+        mo, d = None, None
+    if d is not None and not 1 <= d <= 31:
+        d = None
+    if mo is None:
+        return Dated((y, 1, 1), (y, 12, 31), f"{y}", where)
+    if d is None:
+        return Dated((y, mo, 1), (y, mo, 31), f"{y}-{mo:02d}", where)
+    return Dated((y, mo, d), (y, mo, d), f"{y}-{mo:02d}-{d:02d}", where)
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def caller_dates(
+    dates: Mapping[str, str] | None, order: Iterable[str] | None
+) -> tuple[dict[str, Dated], dict[str, int]]:
+    """Dates and ranks the caller gave, keyed by file name or speech id."""
+    parsed: dict[str, Dated] = {}
+    for key, value in (dates or {}).items():
+        text = str(value).strip()
+        d = parse_date(text + "年" if re.fullmatch(r"[0-9]{4}", text) else text, "given by the caller")
+        if d is None:
+            from .errors import ConfigError
+
+            raise ConfigError(f"date for {key!r} is {value!r}; write it as 2024, 2024-01 or 2024-01-24")
+        parsed[key] = d
+    ranks = {key: rank for rank, key in enumerate(order or ())}
+    return parsed, ranks
+
+
+def direction(
+    a: str, b: str, date_a: Dated | None, date_b: Dated | None, rank_a: int | None, rank_b: int | None
+) -> tuple[bool, str] | None:
+    """``(a_is_earlier, evidence)`` when the evidence decides, else ``None``."""
+    if date_a is not None and date_b is not None:
+        if date_a.before(date_b):
+            return True, f"date: {date_a.text} ({date_a.where}) < {date_b.text} ({date_b.where})"
+        if date_b.before(date_a):
+            return False, f"date: {date_b.text} ({date_b.where}) < {date_a.text} ({date_a.where})"
+    if rank_a is not None and rank_b is not None and rank_a != rank_b:
+        first = rank_a < rank_b
+        return first, f"order given by the caller: {a if first else b} first"
+    return None
+
+
+def map_passage(norm: Normalized, i: int, j: int) -> tuple[int, int]:
+    """Original ``[start, end)`` of normalised ``[i, j)``."""
+    return norm.original_range(i, j)

@@ -1,0 +1,174 @@
+"""Provenance: passages, boilerplate, direction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dupspeech
+from dupspeech.align import Passage, _seed_pairs, align, parse_date, seeds_of
+from dupspeech.config import AlignConfig
+from dupspeech.errors import ConfigError
+from dupspeech.normalize import normalize
+
+CFG = AlignConfig()
+
+P1 = "各乡镇要压实属地责任，对辖区内的企业逐一开展安全检查，建立隐患台账，明确整改时限和责任人，确保隐患整改到位。"
+P2 = "气象水利部门要密切关注雨情水情变化，及时发布预警信息，做到早发现早报告早处置，坚决守住不死人少伤人的底线。"
+P3 = "要加强应急值守，严格执行领导带班和二十四小时值班制度，遇有突发情况第一时间上报，不得迟报漏报瞒报谎报。"
+P4 = "各级党组织要充分发挥战斗堡垒作用，广大党员干部要冲锋在前，主动认领责任区，带头参与巡查排险和群众转移。"
+OTHER = "今年以来全市经济运行总体平稳，工业生产稳中有升，消费市场逐步回暖，固定资产投资保持较快增长，民生保障持续加强。"
+
+
+def passages(a: str, b: str, cfg: AlignConfig = CFG) -> list[Passage]:
+    return align(seeds_of(normalize(a).text, cfg), seeds_of(normalize(b).text, cfg), cfg)
+
+
+def test_identical_text_rewrapped_is_one_passage():
+    b = P1[:20] + "\n" + P1[20:41] + "\n\n" + P1[41:]
+    (p,) = passages(P1, b)
+    assert (p.a0, p.b0) == (0, 0) and p.a1 == len(normalize(P1).text) and p.similarity == 1.0
+
+
+def test_light_edits_do_not_split_a_passage():
+    edited = P1.replace("各乡镇", "全县各乡镇").replace("逐一开展", "全面开展")
+    (p,) = passages(P1 + P2, edited + P2)
+    assert p.a1 - p.a0 == len(normalize(P1 + P2).text)
+    assert 0.8 < p.similarity < 1.0
+
+
+def test_placeholder_against_number_and_year_matches():
+    a = "2020年全县共排查隐患1024处，整改完成986处，整改率达到百分之九十六以上，各项指标均好于上年同期水平。"
+    b = "XX年全县共排查隐患XX处，整改完成××处，整改率达到百分之九十六以上，各项指标均好于上年同期水平。"
+    (p,) = passages(a, b)
+    assert p.similarity == 1.0
+
+
+def test_reordered_paragraphs_give_separate_passages():
+    found = passages(P1 + P2 + P3, P3 + OTHER + P1)
+    spans = sorted((p.a0, p.b0) for p in found)
+    n1, n2 = len(normalize(P1).text), len(normalize(P2).text)
+    assert len(found) == 2
+    assert spans[0][0] == 0 and spans[1][0] == n1 + n2
+
+
+def test_unrelated_text_gives_nothing():
+    assert passages(P1 + P2, OTHER + P4) == []
+
+
+def test_sentence_added_inside_a_paragraph_keeps_one_passage():
+    extra = "同时要举一反三，把问题整改与制度建设结合起来。"
+    b = P1[:30] + extra + P1[30:]
+    (p,) = passages(P1, b)
+    assert p.b1 - p.b0 == len(normalize(b).text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.lists(st.integers(0, 6), max_size=40), st.integers(1, 3))
+def test_seed_pairs_equal_brute_force(a, b, max_occ):
+    ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+    i, j = _seed_pairs(ha, hb, max_occ)
+    expected = [
+        (x, y) for x in range(len(a)) for y in range(len(b))
+        if a[x] == b[y] and b.count(b[y]) <= max_occ and a.count(a[x]) <= max_occ
+    ]
+    assert list(zip(i.tolist(), j.tolist())) == expected
+
+
+def test_parse_date():
+    assert parse_date("2024年1月", "t").text == "2024-01"
+    assert parse_date("更新时间:2023-06-15 12:27:53", "t").text == "2023-06-15"
+    assert parse_date("在全区２０２５年秋冬会上的讲话", "t").text == "2025"
+    assert parse_date("截至1月24日", "t") is None
+    assert parse_date("2020年1月24日", "t").before(parse_date("2024年1月", "t"))
+    assert not parse_date("2024年", "t").before(parse_date("2024年3月", "t"))
+
+
+def test_align_config_validation():
+    with pytest.raises(ConfigError):
+        AlignConfig(k=2)
+    with pytest.raises(ConfigError):
+        AlignConfig(min_chars=3)
+    with pytest.raises(ConfigError):
+        AlignConfig(window=4)
+
+
+# --- through the library -----------------------------------------------------------------------------------
+
+def speech(title: str, *paras: str) -> str:
+    return title + "\n同志们：\n" + "\n".join(paras) + "\n谢谢大家！\n"
+
+
+def test_borrowed_paragraphs_are_found_outside_families():
+    source = speech("在2020年1月全县安全生产会议上的讲话", P1, P2, P3, P4)
+    borrower = speech("在2024年全市经济工作会议上的讲话", OTHER, P2, OTHER.replace("全市", "全区"), P4)
+    r = dupspeech.cluster({"a.txt": source, "b.txt": borrower})
+    assert r.clusters == ()
+    real = [c for c in r.copies if not c.boilerplate]
+    assert {(c.source.speech, c.target.speech) for c in real} == {("a.txt#1", "b.txt#1")}
+    assert sorted((c.source.start_line, c.target.start_line) for c in real) == [(4, 4), (6, 6)]
+    for c in real:
+        assert source[c.source.start_char : c.source.end_char] == borrower[c.target.start_char : c.target.end_char]
+        assert c.direction == "source_earlier"
+        assert c.evidence == "date: 2020-01 (title) < 2024 (title)"
+
+
+def test_direction_undetermined_without_dates_and_from_caller():
+    a = speech("在全县安全生产会议上的讲话", P1, P2, P3)
+    b = speech("在全市安全生产会议上的讲话", P1, P2, P3)
+    r = dupspeech.cluster({"a.txt": a, "b.txt": b})
+    assert r.copies and all(c.direction == "undetermined" and c.evidence == "" for c in r.copies)
+    r = dupspeech.cluster({"a.txt": a, "b.txt": b}, dates={"b.txt": "2019-05", "a.txt": "2021"})
+    assert all(c.source.speech == "b.txt#1" and c.direction == "source_earlier" for c in r.copies)
+    assert "given by the caller" in r.copies[0].evidence
+    r = dupspeech.cluster({"a.txt": a, "b.txt": b}, order=["b.txt", "a.txt"])
+    assert all(c.source.speech == "b.txt#1" for c in r.copies)
+    with pytest.raises(ConfigError, match="2024-01"):
+        dupspeech.cluster({"a.txt": a, "b.txt": b}, dates={"a.txt": "yesterday"})
+
+
+def test_stock_phrases_shared_by_unrelated_speeches_are_boilerplate():
+    closing = ("同志们，防汛工作责任重大，使命光荣，让我们更加紧密地团结起来，以更加饱满的热情、更加务实的作风投入工作，"
+               "坚决打赢防汛救灾这场硬仗，确保安全度汛！")
+    texts = {
+        f"{k}.txt": speech(f"在第{k}次会议上的讲话", body, closing)
+        for k, body in enumerate([P1 + OTHER, P2 + OTHER.replace("经济", "农业"), P3, P4])
+    }
+    r = dupspeech.cluster(texts)
+    shared = [c for c in r.copies if texts[c.source.speech.split("#")[0]][c.source.start_char:c.source.end_char].startswith("同志们，防汛")]
+    assert shared and all(c.boilerplate for c in shared)
+
+
+def test_no_provenance_option():
+    a = speech("在全县安全生产会议上的讲话", P1, P2, P3)
+    assert dupspeech.cluster({"a.txt": a, "b.txt": a}, provenance=False).copies == ()
+
+
+# --- on the seeds, checked by hand ---------------------------------------------------------------------------
+
+def test_seed_copies(seeds_dir):
+    r = dupspeech.cluster(seeds_dir)
+    p1, p3, p4 = "001_0971c2d1573ab3b5.txt", "003_3a51c751c6bb87b6.txt", "004_d1ad4b9a7ddf73f7.txt"
+
+    def between(a, b):
+        return [c for c in r.copies if {c.source.speech, c.target.speech} == {a, b} and not c.boilerplate]
+
+    # 004's 篇3 is the first half of 003's 篇二 (lines 59-83 there), re-wrapped into lines 38-48
+    (c,) = between(f"{p3}#2", f"{p4}#3")
+    side3 = c.source if c.source.speech.startswith(p3) else c.target
+    side4 = c.target if side3 is c.source else c.source
+    assert (side3.start_line, side3.end_line) == (59, 83) and (side4.start_line, side4.end_line) == (38, 48)
+    # 001 篇5 borrows the paragraph 经济发展要再兼顾 (001 line 23) from 篇1, otherwise different
+    lines = {(c.source.start_line, c.target.start_line) for c in between(f"{p1}#1", f"{p1}#5")}
+    assert (23, 133) in lines
+    # 003 篇二 quotes 疾风知劲草，板荡识诚臣 from the speech in 004 篇4 (line 84)
+    assert any(84 in (c.source.start_line, c.target.start_line) for c in between(f"{p3}#2", f"{p4}#4"))
+    text = (seeds_dir / p1).read_text(encoding="utf-8")
+    for c in between(f"{p1}#1", f"{p1}#8"):
+        assert text[c.source.start_char : c.source.end_char] == text[c.target.start_char : c.target.end_char]
+    # the page update time of 001 (2023-06-15) is earlier than the 2025 in 000's titles
+    c = next(c for c in r.copies if {c.source.speech, c.target.speech} == {"000_8ee138e640c4cff5.txt#1", f"{p1}#2"})
+    assert c.source.speech == f"{p1}#2" and c.direction == "source_earlier"
+    assert c.evidence == "date: 2023-06-15 (page update time) < 2025 (title)"
