@@ -172,3 +172,19 @@ def test_seed_copies(seeds_dir):
     c = next(c for c in r.copies if {c.source.speech, c.target.speech} == {"000_8ee138e640c4cff5.txt#1", f"{p1}#2"})
     assert c.source.speech == f"{p1}#2" and c.direction == "source_earlier"
     assert c.evidence == "date: 2023-06-15 (page update time) < 2025 (title)"
+
+
+def test_compare_texts_files_and_speeches(tmp_path):
+    a = speech("在全县安全生产会议上的讲话", P1, P2, P3)
+    b = speech("在全市经济工作会议上的讲话", OTHER, P2)
+    r = dupspeech.compare(a, b)
+    assert [(c.source.speech, c.target.speech) for c in r.copies if not c.boilerplate] == [("a#1", "b#1")]
+    page = tmp_path / "page.txt"
+    page.write_text("【篇1】" + a + "【篇2】" + b, encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("【篇1】" + b, encoding="utf-8")
+    r = dupspeech.compare(f"{page}#1", str(other))
+    assert {c.source.speech for c in r.copies} | {c.target.speech for c in r.copies} <= {"page.txt#1", "other.txt#1"}
+    assert any(not c.boilerplate for c in r.copies)
+    with pytest.raises(dupspeech.CorpusError, match="no #5"):
+        dupspeech.compare(f"{page}#5", str(other))

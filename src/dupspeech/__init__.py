@@ -5,7 +5,7 @@
     >>> for family in result.clusters: ...               # doctest: +SKIP
 """
 
-from .api import cluster, settings, split
+from .api import cluster, compare, settings, split
 from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import ConfigError, CorpusError, DecodeFailure, DupspeechError, OptionalDependencyError
 from .ingest import iter_corpus, read_corpus
@@ -50,6 +50,7 @@ __all__ = [
     "Speech",
     "__version__",
     "cluster",
+    "compare",
     "iter_corpus",
     "read_corpus",
     "settings",

@@ -140,6 +140,24 @@ def cluster(
     cfg = settings(**options)
     given_dates, ranks = align_stage.caller_dates(dates, order)
     files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress)
+    return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates, ranks=ranks,
+                  progress=progress)
+
+
+def _match(
+    files: list[FileRecord],
+    docs: list[Document],
+    speeches: list[Speech],
+    dropped: list[Dropped],
+    cfg: Settings,
+    *,
+    provenance: bool = True,
+    given_dates: dict | None = None,
+    ranks: dict[str, int] | None = None,
+    progress: Progress | None = None,
+    align_pairs: Iterable[tuple[int, int]] = (),
+) -> Result:
+    """Shingle, index, verify, build families and align passages for speeches already split."""
     by_name = {d.name: d for d in docs}
     texts: list[Normalized] = []
     sets: list[np.ndarray] = []
@@ -166,7 +184,7 @@ def cluster(
             for m in members:
                 unit[m] = members[0]
         copies = find_copies(
-            speeches, texts, by_name, dropped, unit, [(v.i, v.j) for v in verified], cfg,
+            speeches, texts, by_name, dropped, unit, [*((v.i, v.j) for v in verified), *align_pairs], cfg,
             given_dates=given_dates, ranks=ranks, progress=progress,
         )
     return Result(
@@ -285,3 +303,93 @@ def split(source: Source, *, segment: SegmentConfig | None = None) -> Result:
     """Only read and split: the speeches and dropped lines of every page, no matching."""
     files, _docs, speeches, dropped = read_and_split(source, segment)
     return Result(files=tuple(files), speeches=tuple(speeches), pairs=(), clusters=(), dropped=tuple(dropped))
+
+
+def _side(value: Union[str, "os.PathLike[str]"], default_name: str) -> tuple[list[FileRecord], list[Document], int | None]:
+    """One side of :func:`compare`: a file, a speech ``file#k``, or a text."""
+    text_or_path = os.fspath(value)
+    path, _, k = text_or_path.rpartition("#")
+    if path and k.isdigit() and os.path.isfile(path):
+        records, docs = _read_one(path)
+        return records, docs, int(k)
+    if "\n" not in text_or_path and len(text_or_path) < 4096 and os.path.isfile(text_or_path):
+        records, docs = _read_one(text_or_path)
+        return records, docs, None
+    doc = Document(default_name, text_or_path, encoding="str")
+    return [FileRecord(default_name, "str", "ok", None, len(text_or_path.encode("utf-8")))], [doc], None
+
+
+def _read_one(path: str) -> tuple[list[FileRecord], list[Document]]:
+    records: list[FileRecord] = []
+    docs: list[Document] = []
+    for record, doc in iter_corpus(path):
+        records.append(record)
+        if doc is not None:
+            docs.append(doc)
+    if not docs:
+        raise CorpusError(f"{path} could not be read: {records[0].reason if records else 'no text'}")
+    return records, docs
+
+
+def compare(
+    a: Union[str, "os.PathLike[str]"],
+    b: Union[str, "os.PathLike[str]"],
+    *,
+    dates: Mapping[str, str] | None = None,
+    **options,
+) -> Result:
+    """Compare two files, two speeches (``"page.txt#2"``) or two texts: the copied passages between them.
+
+    Every speech of ``a`` is aligned with every speech of ``b`` (no candidate search), so even a single shared
+    paragraph shows. The result holds both sides' speeches, the verified pairs between them, and the copies
+    between a speech of ``a`` and one of ``b``.
+
+    Example:
+        >>> para = "各乡镇要压实属地责任，对辖区内的企业逐一开展安全检查，建立隐患台账，明确整改时限和责任人，确保整改到位。"
+        >>> r = compare("在全县会议上的讲话\\n" + para, "在全市会议上的讲话\\n今天开会。" + para)
+        >>> [(c.source.speech, c.target.speech, c.similarity) for c in r.copies]
+        [('a#1', 'b#1', 1.0)]
+    """
+    cfg = settings(**options)
+    given_dates, ranks = align_stage.caller_dates(dates, None)
+    rec_a, docs_a, k_a = _side(a, "a")
+    rec_b, docs_b, k_b = _side(b, "b")
+    if docs_a[0].name == docs_b[0].name:
+        if k_a is None and k_b is None:
+            docs_b = [Document(docs_b[0].name + " (b)", docs_b[0].text, docs_b[0].encoding, docs_b[0].path)]
+    speeches_a, dropped = _speeches_of(docs_a, k_a, cfg)
+    speeches_b, dropped_b = _speeches_of(docs_b, k_b, cfg)
+    same_doc = docs_a[0].name == docs_b[0].name
+    docs = docs_a if same_doc else docs_a + docs_b
+    speeches = speeches_a + [s for s in speeches_b if s not in speeches_a]
+    n_a = len(speeches_a)
+    index = {s.id: n for n, s in enumerate(speeches)}
+    cross = [(min(index[x.id], index[y.id]), max(index[x.id], index[y.id]))
+             for x in speeches_a for y in speeches_b if x.id != y.id]
+    result = _match(rec_a + ([] if same_doc else rec_b), docs, speeches, dropped + ([] if same_doc else dropped_b), cfg,
+                    given_dates=given_dates, ranks=ranks, align_pairs=cross)
+    side_a = {s.id for s in speeches[:n_a]}
+    side_b = {s.id for s in speeches_b}
+
+    def across(x: str, y: str) -> bool:
+        return (x in side_a and y in side_b) or (x in side_b and y in side_a)
+
+    return Result(
+        files=result.files,
+        speeches=result.speeches,
+        pairs=tuple(p for p in result.pairs if across(p.a, p.b)),
+        clusters=result.clusters,
+        copies=tuple(c for c in result.copies if across(c.source.speech, c.target.speech)),
+        dropped=result.dropped,
+        settings=result.settings,
+    )
+
+
+def _speeches_of(docs: list[Document], k: int | None, cfg: Settings) -> tuple[list[Speech], list[Dropped]]:
+    speeches, dropped = split_page(docs[0], cfg.segment)
+    if k is not None:
+        chosen = [s for s in speeches if s.index == k]
+        if not chosen:
+            raise CorpusError(f"{docs[0].name} has {len(speeches)} speeches; there is no #{k}")
+        speeches = chosen
+    return speeches, dropped
