@@ -70,9 +70,13 @@ def test_sentence_added_inside_a_paragraph_keeps_one_passage():
 def test_seed_pairs_equal_brute_force(a, b, max_occ):
     ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
     i, j = _seed_pairs(ha, hb, max_occ)
+    def usable(x, y):
+        return 0 <= x < len(a) and 0 <= y < len(b) and a[x] == b[y] and b.count(b[y]) <= max_occ and a.count(a[x]) <= max_occ
+
+    # usable seeds with a usable neighbour on their diagonal
     expected = [
         (x, y) for x in range(len(a)) for y in range(len(b))
-        if a[x] == b[y] and b.count(b[y]) <= max_occ and a.count(a[x]) <= max_occ
+        if usable(x, y) and (usable(x + 1, y + 1) or usable(x - 1, y - 1))
     ]
     assert list(zip(i.tolist(), j.tolist())) == expected
 

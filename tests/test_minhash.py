@@ -76,3 +76,41 @@ def test_signatures_go_into_datasketch_lsh_and_candidates_agree():
 def test_config_errors(bad):
     with pytest.raises(ConfigError):
         MinHashConfig(**bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=400), st.sampled_from([(20, 5), (40, 10), (8, 8), (60, 20)]))
+def test_window_signatures_equal_per_window_signatures(values, shape):
+    from dupspeech.minhash import window_signatures
+
+    window, stride = shape
+    arr = np.array(values, dtype=np.uint64)
+    cfg = MinHashConfig(num_perm=32, seed=3)
+    got = window_signatures(arr, window, stride, cfg)
+    n = len(arr)
+    n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
+    expected = [signature(np.unique(arr[w * stride : w * stride + window]), cfg) for w in range(n_windows)]
+    assert got.shape == (n_windows, 32)
+    assert np.array_equal(got, np.array(expected))
+    assert n_windows == 1 or (n_windows - 1) * stride + window >= n  # the last window reaches the end
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([0.3, 0.5, 0.8]))
+def test_numpy_banding_finds_exactly_what_datasketch_lsh_finds(seed, threshold):
+    from dupspeech.index import grouped_pairs
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    sets = [np.unique(np.concatenate([base[rng.integers(0, 300, 200)], rng.integers(0, 2**63, 50, dtype=np.uint64)]))
+            for _ in range(12)]
+    cfg = MinHashConfig(num_perm=64)
+    sigs = signatures(sets, cfg)
+    lsh = MinHashLSH(threshold=threshold, num_perm=64)
+    for k, sig in enumerate(sigs):
+        lsh.insert(k, MinHash(num_perm=64, seed=1, hashvalues=sig, scheme="affine32", permutations=(np.ones(64, np.uint32), np.zeros(64, np.uint32))))
+    expected = set()
+    for k, sig in enumerate(sigs):
+        m = MinHash(num_perm=64, seed=1, hashvalues=sig, scheme="affine32", permutations=(np.ones(64, np.uint32), np.zeros(64, np.uint32)))
+        expected |= {(min(k, o), max(k, o)) for o in lsh.query(m) if o != k}
+    assert grouped_pairs(sigs, np.arange(12), threshold=threshold) == expected

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .index import CandidateIndex
-from .minhash import signature
+from .index import grouped_pairs
+from .minhash import window_signatures
 from .normalize import Normalized
 from .shingle import combine, token_hashes
 
@@ -75,10 +75,19 @@ def _seed_pairs(ha: np.ndarray, hb: np.ndarray, max_occ: int) -> tuple[np.ndarra
     if len(ia) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    i = np.repeat(ia, c)
+    i = np.repeat(ia, c).astype(np.int64)
     offsets = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-    j = order[np.repeat(left[ia], c) + offsets]
-    return i.astype(np.int64), j.astype(np.int64)
+    j = order[np.repeat(left[ia], c) + offsets].astype(np.int64)
+    key = i * (len(hb) + 1) + j
+    ordered = np.argsort(key, kind="stable")
+    i, j, key = i[ordered], j[ordered], key[ordered]
+    # a lone matching k-gram is chance: keep seeds with a neighbour on their diagonal (a run of k+1 chars)
+    step = len(hb) + 2
+    pos_next = np.minimum(np.searchsorted(key, key + step), len(key) - 1)
+    pos_prev = np.searchsorted(key, key - step)
+    pos_prev = np.minimum(pos_prev, len(key) - 1)
+    keep = (key[pos_next] == key + step) | (key[pos_prev] == key - step)
+    return i[keep], j[keep]
 
 
 def align(
@@ -194,37 +203,22 @@ def window_candidates(
 ) -> set[tuple[int, int]]:
     """Speech pairs ``(i, j)``, ``i < j``, with passage windows that collide in a MinHash LSH index.
 
-    A window whose bucket-mates span more than ``max_speeches`` speeches is stock language and is skipped.
+    Windows hold ``window`` seed positions every ``stride`` positions; their signatures are computed at once
+    as sliding minima, and bucketed with the bands datasketch's ``MinHashLSH`` would use. A bucket spanning more
+    than ``max_speeches`` speeches is stock language and gives no pairs.
     """
-    span = config.window - config.k + 1
     mh = MinHashConfig(num_perm=config.num_perm, seed=seed)
-    keys: list[tuple[int, int]] = []
-    sigs: list[np.ndarray] = []
+    sigs, groups = [], []
     for s, arr in enumerate(seeds):
-        if len(arr) == 0:
-            continue
-        starts = range(0, max(1, len(arr) - span + 1), max(1, config.stride))
-        for w, start in enumerate(starts):
-            sigs.append(signature(np.unique(arr[start : start + span]), mh))
-            keys.append((s, w))
-        # the last window, so the end of a speech is covered too
-        if len(arr) > span and (len(arr) - span) % config.stride:
-            sigs.append(signature(np.unique(arr[len(arr) - span :]), mh))
-            keys.append((s, len(starts)))
-    if not keys:
+        if len(arr):
+            w = window_signatures(arr, config.window, config.stride, mh)
+            sigs.append(w)
+            groups.append(np.full(len(w), s, dtype=np.int64))
+    if len(sigs) < 2:
         return set()
-    index = CandidateIndex(threshold=config.window_threshold, num_perm=config.num_perm, seed=seed)
-    index.add_many((n, sig) for n, sig in enumerate(sigs))
-    pairs: set[tuple[int, int]] = set()
-    for n, sig in enumerate(sigs):
-        found = {keys[m][0] for m in index.query(sig)}
-        if len(found) < 2 or len(found) > max_speeches:
-            continue
-        s = keys[n][0]
-        for t in found:
-            if t > s:
-                pairs.add((s, t))
-    return pairs
+    return grouped_pairs(
+        np.concatenate(sigs), np.concatenate(groups), threshold=config.window_threshold, max_groups=max_speeches
+    )
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

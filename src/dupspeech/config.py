@@ -133,9 +133,9 @@ class AlignConfig:
             than this (a place name, a year, a sentence) do not split a passage.
         min_chars: Shortest passage reported, in normalised characters.
         min_similarity: Lowest share of a passage's characters covered by exact seeds.
-        window: Passage windows (normalised characters) indexed with MinHash LSH to find speech pairs that
-            share a passage.
-        stride: Step between windows.
+        window: Passage windows (seed positions, about as many normalised characters) indexed with MinHash LSH
+            to find speech pairs that share a passage.
+        stride: Step between windows; ``window`` must be a multiple of it.
         window_threshold: Jaccard threshold of the window LSH index.
         num_perm: MinHash permutations for windows.
         boilerplate_units: A seed recurring in at least this many unrelated texts (families count once) is
@@ -165,10 +165,10 @@ class AlignConfig:
             raise ConfigError(f"align min_chars ({self.min_chars}) must be >= k ({self.k})")
         if not 0.0 < self.min_similarity <= 1.0:
             raise ConfigError(f"align min_similarity must be in (0, 1], got {self.min_similarity}")
-        if self.window <= self.k or not 0 < self.stride <= self.window:
+        if self.window <= self.k or not 0 < self.stride <= self.window or self.window % self.stride:
             raise ConfigError(
-                f"align window ({self.window}) must exceed k ({self.k}) and stride ({self.stride}) must be in"
-                f" (0, window]"
+                f"align window ({self.window}) must exceed k ({self.k}) and be a multiple of stride"
+                f" ({self.stride})"
             )
         if not 0.0 < self.window_threshold <= 1.0:
             raise ConfigError(f"align window_threshold must be in (0, 1], got {self.window_threshold}")

@@ -7,6 +7,7 @@ touching the stages around it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
@@ -61,3 +62,52 @@ def candidate_pairs(
             if other > key:
                 pairs.add((key, other))
     return iter(sorted(pairs))
+
+
+@lru_cache(maxsize=32)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands and rows ``(b, r)`` that datasketch's ``MinHashLSH`` picks for this threshold (equal weights)."""
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def band_buckets(sigs: np.ndarray, *, threshold: float) -> Iterator[np.ndarray]:
+    """Rows that share a whole LSH band, bucket by bucket (vectorised banding, datasketch's bands and rows).
+
+    Two rows share a bucket exactly when datasketch's ``MinHashLSH`` with the same threshold would return one
+    for a query with the other.
+    """
+    n, num_perm = sigs.shape
+    b, r = lsh_params(threshold, num_perm)
+    for band in range(b):
+        block = np.ascontiguousarray(sigs[:, band * r : (band + 1) * r])
+        keys = block.view(np.dtype((np.void, block.dtype.itemsize * r))).ravel()
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+            yield order[start : start + size]
+
+
+def grouped_pairs(
+    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None
+) -> set[tuple[int, int]]:
+    """Pairs of distinct groups ``(g, h)``, ``g < h``, that have rows in a common LSH bucket.
+
+    Args:
+        sigs: ``uint32[n, num_perm]`` signatures.
+        groups: Group of each row (e.g. the speech a passage window belongs to).
+        threshold: Jaccard threshold the bands are tuned for.
+        max_groups: Buckets spanning more groups than this are skipped (stock language).
+    """
+    pairs: set[tuple[int, int]] = set()
+    for rows in band_buckets(sigs, threshold=threshold):
+        members = np.unique(groups[rows]).tolist()
+        if len(members) < 2 or (max_groups is not None and len(members) > max_groups):
+            continue
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pairs.add((members[x], members[y]))
+    return pairs

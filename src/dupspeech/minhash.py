@@ -59,3 +59,37 @@ def signatures(sets: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     """Share of equal signature positions, as datasketch's ``MinHash.jaccard``."""
     return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
+
+
+def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinHashConfig) -> np.ndarray:
+    """Signatures of the windows ``hashes[w * stride : w * stride + window]`` of a sequence, all at once.
+
+    The MinHash of a window is the minimum of its positions' permuted hashes, so windows are computed as
+    sliding minima over blocks of ``stride`` positions (``window`` must be a multiple of ``stride``). The last
+    window reaches the end of the sequence; a sequence shorter than ``window`` is one window.
+
+    Returns:
+        ``uint32[n_windows, num_perm]``.
+    """
+    if window % stride:
+        raise ValueError(f"window ({window}) must be a multiple of stride ({stride})")
+    n = len(hashes)
+    if n == 0:
+        return np.zeros((0, config.num_perm), dtype=np.uint32)
+    a, b = permutations(config.num_perm, config.seed)
+    h32 = _fmix32((np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    q = window // stride
+    n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
+    block_starts = np.arange(0, n, stride)
+    blocks = np.empty((len(block_starts), config.num_perm), dtype=np.uint32)
+    for lo in range(0, len(block_starts), _CHUNK // max(1, stride)):
+        hi = min(len(block_starts), lo + _CHUNK // max(1, stride))
+        start, end = int(block_starts[lo]), (int(block_starts[hi]) if hi < len(block_starts) else n)
+        permuted = h32[start:end, None] * a + b
+        blocks[lo:hi] = np.minimum.reduceat(permuted, block_starts[lo:hi] - start, axis=0)
+    padded = np.full((n_windows + q - 1, config.num_perm), _EMPTY, dtype=np.uint32)
+    padded[: min(len(blocks), len(padded))] = blocks[: len(padded)]
+    out = padded[:n_windows].copy()
+    for t in range(1, q):
+        np.minimum(out, padded[t : t + n_windows], out=out)
+    return out
