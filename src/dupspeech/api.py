@@ -166,7 +166,13 @@ def _match(
         sets.append(shingles(texts[-1].text, cfg.shingle))
         if progress:
             progress("shingle", k + 1, len(speeches))
-    verified = find_pairs(sets, cfg, progress=progress)
+    # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
+    # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
+    seeds = [align_stage.seeds_of(t.text, cfg.align, seed=cfg.shingle.seed) for t in texts]
+    window_pairs = align_stage.window_candidates(seeds, cfg.align, seed=cfg.minhash.seed)
+    if progress:
+        progress("windows", len(speeches), len(speeches))
+    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress)
     fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
     ids = [s.id for s in speeches]
     pairs = tuple(
@@ -184,7 +190,8 @@ def _match(
             for m in members:
                 unit[m] = members[0]
         copies = find_copies(
-            speeches, texts, by_name, dropped, unit, [*((v.i, v.j) for v in verified), *align_pairs], cfg,
+            speeches, texts, seeds, by_name, dropped, unit,
+            window_pairs | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
             given_dates=given_dates, ranks=ranks, progress=progress,
         )
     return Result(
@@ -227,21 +234,20 @@ def _speech_dates(
 def find_copies(
     speeches: list[Speech],
     texts: list[Normalized],
+    seeds: list[np.ndarray],
     by_name: dict[str, Document],
     dropped: list[Dropped],
     unit: list[int],
-    extra_pairs: Iterable[tuple[int, int]],
+    cands: set[tuple[int, int]],
     cfg: Settings,
     *,
     given_dates: dict | None = None,
     ranks: dict[str, int] | None = None,
     progress: Progress | None = None,
 ) -> tuple[Copy, ...]:
-    """Copied passages between speeches: for every pair that shares a passage window, or was verified."""
+    """Copied passages between the speech pairs ``cands`` (``i < j``), with direction and boilerplate flags."""
     acfg = cfg.align
-    seeds = [align_stage.seeds_of(t.text, acfg, seed=cfg.shingle.seed) for t in texts]
     stock = align_stage.stock_flags(seeds, unit, acfg)
-    cands = align_stage.window_candidates(seeds, acfg, seed=cfg.minhash.seed) | set(extra_pairs)
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
     ranks = ranks or {}
     copies: list[Copy] = []
@@ -279,9 +285,13 @@ def _location(speech: Speech, doc: Document, norm: Normalized, i: int, j: int) -
 
 
 def find_pairs(
-    sets: list[np.ndarray], cfg: Settings, *, progress: Progress | None = None
+    sets: list[np.ndarray],
+    cfg: Settings,
+    *,
+    extra: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
+    progress: Progress | None = None,
 ) -> list[cluster_stage.Verified]:
-    """Candidate pairs from the LSH index, verified on the exact shingle sets, in index order."""
+    """Candidate pairs from the LSH index (plus ``extra``), verified on the exact shingle sets, in order."""
     keys = [k for k, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles]
     if len(keys) < 2:
         return []
@@ -289,7 +299,8 @@ def find_pairs(
     if progress:
         progress("minhash", len(keys), len(keys))
     out = []
-    cands = list(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
+    lsh = set(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
+    cands = sorted(lsh | set(extra))
     for n, (i, j) in enumerate(cands):
         v = cluster_stage.verify_pair(i, j, sets[i], sets[j], cfg.cluster)
         if v is not None:
