@@ -60,9 +60,15 @@ def test_short_text_in_two_unrelated_speeches_bridges_nothing():
     assert families(5, edges, [100] * 4 + [10]) == [([0, 1], []), ([2, 3], [])]
 
 
-def test_speech_with_its_own_near_duplicate_is_not_attached():
+def test_two_truncated_copies_of_one_speech_join_it_together():
     edges = [_v(0, 1, "near_duplicate"), _v(2, 3, "near_duplicate"), _v(0, 2, "containment", 0.1, 0.9)]
-    assert families(4, edges, [100, 100, 30, 30]) == [([0, 1], []), ([2, 3], [])]
+    assert families(4, edges, [100, 100, 30, 30]) == [([0, 1, 2, 3], [2, 3])]
+
+
+def test_a_family_contained_in_two_families_joins_neither():
+    edges = [_v(0, 1, "near_duplicate"), _v(2, 3, "near_duplicate"), _v(4, 5, "near_duplicate"),
+             _v(0, 4, "containment", 0.1, 0.9), _v(2, 5, "containment", 0.1, 0.9)]
+    assert families(6, edges, [100, 100, 100, 100, 30, 30]) == [([0, 1], []), ([2, 3], []), ([4, 5], [])]
 
 
 @settings(max_examples=60, deadline=None)

@@ -78,6 +78,10 @@ class _UnionFind:
 def families(n: int, verified: list[Verified], sizes: list[int]) -> list[tuple[list[int], list[int]]]:
     """Families of two or more speeches as ``(members, contained_members)``, ordered by first member.
 
+    Near-duplicate edges make components. A component whose members are contained (truncated copies) in
+    speeches of exactly one other component joins it; contained in two or more, it joins none, so a shared
+    opening or closing can never bridge two families.
+
     Args:
         n: Number of speeches.
         verified: Verified pairs.
@@ -87,32 +91,41 @@ def families(n: int, verified: list[Verified], sizes: list[int]) -> list[tuple[l
     for v in verified:
         if v.relation == "near_duplicate":
             uf.union(v.i, v.j)
-    near_size: dict[int, int] = {}
-    for x in range(n):
-        r = uf.find(x)
-        near_size[r] = near_size.get(r, 0) + 1
     containers: dict[int, set[int]] = {}
     for v in verified:
         if v.relation != "containment":
             continue
         small, big = (v.i, v.j) if v.containment_i_in_j >= v.containment_j_in_i else (v.j, v.i)
-        containers.setdefault(small, set()).add(big)
-    attached: dict[int, int] = {}
-    # largest first, so a container is placed before what it contains
-    for small in sorted(containers, key=lambda x: (-sizes[x], x)):
-        if near_size[uf.find(small)] > 1:
-            continue  # it has near-duplicates of its own: never bridge two families
-        roots = {uf.find(attached.get(big, big)) for big in containers[small]}
-        if len(roots) == 1:
-            attached[small] = next(iter(roots))
-    groups: dict[int, list[int]] = {}
+        if uf.find(small) != uf.find(big):
+            containers.setdefault(uf.find(small), set()).add(big)
+    biggest: dict[int, int] = {}
     for x in range(n):
-        root = uf.find(attached[x]) if x in attached else uf.find(x)
-        groups.setdefault(root, []).append(x)
+        r = uf.find(x)
+        biggest[r] = max(biggest.get(r, 0), sizes[x])
+    attached: dict[int, int] = {}  # component root -> root of the component it joined
+
+    def resolve(root: int) -> int:
+        while root in attached:
+            root = attached[root]
+        return root
+
+    # largest first, so a container is placed before what it contains
+    for root in sorted(containers, key=lambda r: (-biggest[r], r)):
+        targets = {resolve(uf.find(big)) for big in containers[root]} - {root}
+        if len(targets) == 1:
+            attached[root] = next(iter(targets))
+    groups: dict[int, list[int]] = {}
+    contained: set[int] = set()
+    for x in range(n):
+        own = uf.find(x)
+        top = resolve(own)
+        if top != own:
+            contained.add(x)
+        groups.setdefault(top, []).append(x)
     out = []
     for members in groups.values():
         if len(members) >= 2:
             members.sort()
-            out.append((members, sorted(m for m in members if m in attached)))
+            out.append((members, sorted(m for m in members if m in contained)))
     out.sort(key=lambda g: g[0][0])
     return out
