@@ -72,6 +72,11 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 
+def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
+    block = np.ascontiguousarray(sigs[:, band * r : (band + 1) * r])
+    return block.view(np.dtype((np.void, block.dtype.itemsize * r))).ravel()
+
+
 def band_buckets(sigs: np.ndarray, *, threshold: float) -> Iterator[np.ndarray]:
     """Rows that share a whole LSH band, bucket by bucket (vectorised banding, datasketch's bands and rows).
 
@@ -81,8 +86,7 @@ def band_buckets(sigs: np.ndarray, *, threshold: float) -> Iterator[np.ndarray]:
     n, num_perm = sigs.shape
     b, r = lsh_params(threshold, num_perm)
     for band in range(b):
-        block = np.ascontiguousarray(sigs[:, band * r : (band + 1) * r])
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * r))).ravel()
+        keys = _band_keys(sigs, band, r)
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
@@ -96,18 +100,39 @@ def grouped_pairs(
 ) -> set[tuple[int, int]]:
     """Pairs of distinct groups ``(g, h)``, ``g < h``, that have rows in a common LSH bucket.
 
+    Vectorised: per band, rows are bucketed by sorting their band keys; each bucket's distinct groups are
+    found with one ``np.unique`` over ``(bucket, group)``, and pairs are emitted bucket size by bucket size.
+
     Args:
         sigs: ``uint32[n, num_perm]`` signatures.
-        groups: Group of each row (e.g. the speech a passage window belongs to).
+        groups: Group of each row (e.g. the speech a passage window belongs to), non-negative integers.
         threshold: Jaccard threshold the bands are tuned for.
         max_groups: Buckets spanning more groups than this are skipped (stock language).
     """
-    pairs: set[tuple[int, int]] = set()
-    for rows in band_buckets(sigs, threshold=threshold):
-        members = np.unique(groups[rows]).tolist()
-        if len(members) < 2 or (max_groups is not None and len(members) > max_groups):
-            continue
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                pairs.add((members[x], members[y]))
-    return pairs
+    n, num_perm = sigs.shape
+    if n < 2:
+        return set()
+    b, r = lsh_params(threshold, num_perm)
+    groups = np.asarray(groups, dtype=np.int64)
+    span = int(groups.max()) + 1
+    found: list[np.ndarray] = []
+    for band in range(b):
+        keys = _band_keys(sigs, band, r)
+        _, bucket = np.unique(keys, return_inverse=True)
+        # distinct (bucket, group) memberships, sorted by bucket then group
+        member = np.unique(bucket.astype(np.int64) * span + groups)
+        mb, mg = member // span, member % span
+        starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
+        sizes = np.diff(np.r_[starts, len(member)])
+        ok = sizes >= 2
+        if max_groups is not None:
+            ok &= sizes <= max_groups
+        for m in np.unique(sizes[ok]).tolist():
+            sel = starts[ok & (sizes == m)]
+            block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
+            x, y = np.triu_indices(m, 1)
+            found.append(block[:, x].ravel() * span + block[:, y].ravel())
+    if not found:
+        return set()
+    uniq = np.unique(np.concatenate(found))
+    return set(zip((uniq // span).tolist(), (uniq % span).tolist()))
