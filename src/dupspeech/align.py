@@ -48,7 +48,7 @@ class Passage:
     b0: int
     b1: int
     similarity: float
-    stock: float  # share of the passage's seeds that are stock language
+    stock: float  # 1.0 when the passage is a run of stock language, else 0.0
 
 
 def seeds_of(text: str, config: AlignConfig, *, seed: int = 0) -> np.ndarray:
@@ -108,57 +108,99 @@ def align(
     Returns:
         Passages sorted by their start in A; overlapping duplicates are removed.
     """
-    k, gap = config.k, config.gap
+    k, gap, indel = config.k, config.gap, config.indel
     I, J = _seed_pairs(seeds_a, seeds_b, config.max_occurrences)
     if len(I) == 0:
         return []
-    # a chain: [a0, a_last, b0, b_last, covered_a, covered_b, seeds, stock_seeds]
-    chains: list[list[int]] = []
+    # a chain: [a_last, b_last, its seeds' i, its seeds' j]
+    chains: list[list] = []
     by_end: dict[tuple[int, int], int] = {}
     active: list[int] = []
     last_i = -1
-    stock = stock_a if stock_a is not None else None
     for i, j in zip(I.tolist(), J.tolist()):
         if i != last_i:
-            active = [c for c in active if chains[c][1] >= i - gap - 1]
+            active = [c for c in active if chains[c][0] >= i - indel - 1]
             last_i = i
         c = by_end.pop((i - 1, j - 1), None)
         if c is None:
             best, best_key = None, None
             for cand in active:
                 ch = chains[cand]
-                di, dj = i - ch[1], j - ch[3]
-                if 0 < di <= gap + 1 and 0 < dj <= gap + 1 and abs(di - dj) <= gap:
-                    key = (abs(di - dj), -ch[6])
+                di, dj = i - ch[0], j - ch[1]
+                if 0 < di and 0 < dj and (
+                    (di <= gap + 1 and dj <= gap + 1) or (min(di, dj) <= gap + 1 and max(di, dj) <= indel + 1)
+                ):
+                    key = (abs(di - dj), -len(ch[2]))
                     if best_key is None or key < best_key:
                         best, best_key = cand, key
             c = best
             if c is not None:
-                by_end.pop((chains[c][1], chains[c][3]), None)
-        is_stock = int(bool(stock[i])) if stock is not None else 0
+                by_end.pop((chains[c][0], chains[c][1]), None)
         if c is None:
-            chains.append([i, i, j, j, k, k, 1, is_stock])
+            chains.append([i, j, [i], [j]])
             c = len(chains) - 1
             active.append(c)
         else:
             ch = chains[c]
-            ch[4] += min(k, i - ch[1])
-            ch[5] += min(k, j - ch[3])
-            ch[1], ch[3] = i, j
-            ch[6] += 1
-            ch[7] += is_stock
+            ch[0], ch[1] = i, j
+            ch[2].append(i)
+            ch[3].append(j)
         by_end[(i, j)] = c
     found = []
-    for a0, a_last, b0, b_last, cov_a, cov_b, n, n_stock in chains:
-        a1, b1 = a_last + k, b_last + k
-        len_a, len_b = a1 - a0, b1 - b0
-        if min(len_a, len_b) < config.min_chars:
-            continue
-        sim = (cov_a + cov_b) / (len_a + len_b)
-        if sim < config.min_similarity:
-            continue
-        found.append(Passage(a0, a1, b0, b1, sim, n_stock / n))
+    for _, _, ii, jj in chains:
+        for lo, hi, is_stock in _stock_segments(ii, stock_a, config):
+            p = _passage(ii[lo:hi], jj[lo:hi], 1.0 if is_stock else 0.0, config)
+            if p is not None:
+                found.append(p)
     return _drop_overlaps(found)
+
+
+def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig) -> list[tuple[int, int, bool]]:
+    """Split off a run of stock-language seeds at either end of a chain, when it spans ``min_chars``.
+
+    A copied paragraph followed by a stock closing becomes two passages: the copy, and the boilerplate.
+    """
+    n = len(ii)
+    if stock is None or n == 0:
+        return [(0, n, False)]
+    flags = stock[np.asarray(ii)]
+    if not flags.any():
+        return [(0, n, False)]
+    segments: list[tuple[int, int, bool]] = []
+    start = 0
+    pos = 0
+    while pos < n:
+        if not flags[pos]:
+            pos += 1
+            continue
+        run_end = pos
+        while run_end + 1 < n and flags[run_end + 1]:
+            run_end += 1
+        at_end = pos == 0 or run_end == n - 1  # stock language inside a copied passage is part of the copy
+        if at_end and (ii[run_end] + config.k - ii[pos] >= config.min_chars or (pos == 0 and run_end == n - 1)):
+            if pos > start:
+                segments.append((start, pos, False))
+            segments.append((pos, run_end + 1, True))
+            start = run_end + 1
+        pos = run_end + 1
+    if start < n:
+        segments.append((start, n, False))
+    return segments
+
+
+def _passage(ii: list[int], jj: list[int], stock: float, config: AlignConfig) -> Passage | None:
+    """The passage a run of chained seeds spans, if long and dense enough."""
+    k = config.k
+    a0, a1, b0, b1 = ii[0], ii[-1] + k, jj[0], jj[-1] + k
+    len_a, len_b = a1 - a0, b1 - b0
+    if min(len_a, len_b) < config.min_chars:
+        return None
+    cov_a = k + sum(min(k, y - x) for x, y in zip(ii, ii[1:]))
+    cov_b = k + sum(min(k, y - x) for x, y in zip(jj, jj[1:]))
+    sim = (cov_a + cov_b) / (len_a + len_b)
+    if sim < config.min_similarity:
+        return None
+    return Passage(a0, a1, b0, b1, sim, stock)
 
 
 def _drop_overlaps(passages: list[Passage]) -> list[Passage]:
@@ -195,7 +237,13 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         return []
     values, counts = np.unique(np.concatenate(uniq), return_counts=True)
     common = values[counts >= config.boilerplate_units]
-    return [np.isin(s, common) for s in seeds]
+    if len(common) == 0:
+        return [np.zeros(len(s), dtype=bool) for s in seeds]
+    flags = []
+    for s in seeds:
+        pos = np.minimum(np.searchsorted(common, s), len(common) - 1)
+        flags.append(common[pos] == s)
+    return flags
 
 
 def window_candidates(

@@ -202,6 +202,7 @@ def _match(
         copies=copies,
         dropped=tuple(dropped),
         settings=cfg.as_items(),
+        documents=tuple(docs),
     )
 
 
@@ -255,17 +256,17 @@ def find_copies(
         if progress and (n % 64 == 0 or n + 1 == len(cands)):
             progress("align", n + 1, len(cands))
         passages = align_stage.align(seeds[i], seeds[j], acfg, stock_a=stock[i])
-        if not passages:
-            continue
+        boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
+        if all(boiler):
+            continue  # two speeches that share only stock language: nothing was copied
         a, b = speeches[i], speeches[j]
         rank_a = ranks.get(a.id, ranks.get(a.file))
         rank_b = ranks.get(b.id, ranks.get(b.file))
         decided = align_stage.direction(a.id, b.id, dates[i], dates[j], rank_a, rank_b)
         a_first = True if decided is None else decided[0]
-        for p in passages:
+        for p, is_boiler in zip(passages, boiler):
             loc_a = _location(a, by_name[a.file], texts[i], p.a0, p.a1)
             loc_b = _location(b, by_name[b.file], texts[j], p.b0, p.b1)
-            boiler = p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars
             copies.append(
                 Copy(
                     source=loc_a if a_first else loc_b,
@@ -273,7 +274,7 @@ def find_copies(
                     similarity=p.similarity,
                     direction="undetermined" if decided is None else "source_earlier",
                     evidence="" if decided is None else decided[1],
-                    boilerplate=boiler,
+                    boilerplate=is_boiler,
                 )
             )
     return tuple(copies)
@@ -312,8 +313,9 @@ def find_pairs(
 
 def split(source: Source, *, segment: SegmentConfig | None = None) -> Result:
     """Only read and split: the speeches and dropped lines of every page, no matching."""
-    files, _docs, speeches, dropped = read_and_split(source, segment)
-    return Result(files=tuple(files), speeches=tuple(speeches), pairs=(), clusters=(), dropped=tuple(dropped))
+    files, docs, speeches, dropped = read_and_split(source, segment)
+    return Result(files=tuple(files), speeches=tuple(speeches), pairs=(), clusters=(), dropped=tuple(dropped),
+                  documents=tuple(docs))
 
 
 def _side(value: Union[str, "os.PathLike[str]"], default_name: str) -> tuple[list[FileRecord], list[Document], int | None]:
@@ -393,6 +395,7 @@ def compare(
         copies=tuple(c for c in result.copies if across(c.source.speech, c.target.speech)),
         dropped=result.dropped,
         settings=result.settings,
+        documents=result.documents,
     )
 
 

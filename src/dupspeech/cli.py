@@ -1,19 +1,29 @@
 """The ``dupspeech`` command: parses options, calls the library, renders, maps errors to exit codes.
 
 Exit codes: 0 success (skipped files included), 1 the corpus cannot be read at all, 2 bad usage.
+
+Human output goes to stdout; ``--json`` puts only JSON there (notes go to stderr) and ``--quiet`` prints nothing
+on stdout, so both pipe cleanly. Progress bars are drawn on stderr.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import api
+from . import dedup as dedup_stage
+from . import html as html_report
+from . import tables
 from .errors import ConfigError, CorpusError, DupspeechError
 from .models import Result
 
@@ -24,6 +34,9 @@ _STAGES = {
     "verify": "verifying pairs",
     "align": "aligning passages",
 }
+
+OUT_FILES = ("result.json", "speeches.csv", "clusters.csv", "pairs.csv", "copies.csv", "report.html")
+"""What ``cluster --out DIR`` writes."""
 
 
 class _UsageError(click.UsageError):
@@ -66,6 +79,37 @@ def _run(fn, *args, **kwargs):
         raise click.ClickException(str(exc)) from exc
 
 
+def _tuning_options(fn):
+    """The options that tune matching, shared by ``cluster``, ``compare`` and ``dedup``."""
+    options = [
+        click.option("--threshold", type=float, default=api._CLUSTER.threshold, show_default=True,
+                     help="Exact Jaccard similarity at which two speeches are the same speech."),
+        click.option("--containment", type=float, default=api._CLUSTER.containment, show_default=True,
+                     help="Share of a speech found in another at which it is a truncated copy."),
+        click.option("--shingle", type=click.Choice(["char", "word"]), default="char", show_default=True,
+                     help="Character n-grams or jieba word n-grams."),
+        click.option("--ngram", type=int, default=None, help="Shingle length [default: 5 for char, 3 for word]."),
+        click.option("--num-perm", type=int, default=api._MINHASH.num_perm, show_default=True,
+                     help="MinHash permutations."),
+        click.option("--seed", type=int, default=api._MINHASH.seed, show_default=True,
+                     help="MinHash seed; the same input and seed give byte-identical output."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _progress_option(fn):
+    return click.option("--progress/--no-progress", default=None,
+                        help="Progress bars on stderr [default: on when stderr is a terminal].")(fn)
+
+
+def _show_progress(progress: bool | None, quiet: bool) -> bool:
+    if quiet:
+        return False
+    return sys.stderr.isatty() if progress is None else progress
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dupspeech")
 def main() -> None:
@@ -75,25 +119,17 @@ def main() -> None:
 @main.command("cluster")
 @click.argument("corpus", type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result (contract version 1) on stdout.")
-@click.option("--threshold", type=float, default=api._CLUSTER.threshold, show_default=True,
-              help="Exact Jaccard similarity at which two speeches are the same speech.")
-@click.option("--containment", type=float, default=api._CLUSTER.containment, show_default=True,
-              help="Share of a speech found in another at which it is a truncated copy.")
-@click.option("--shingle", type=click.Choice(["char", "word"]), default="char", show_default=True,
-              help="Character n-grams or jieba word n-grams.")
-@click.option("--ngram", type=int, default=None, help="Shingle length [default: 5 for char, 3 for word].")
-@click.option("--num-perm", type=int, default=api._MINHASH.num_perm, show_default=True,
-              help="MinHash permutations.")
-@click.option("--seed", type=int, default=api._MINHASH.seed, show_default=True,
-              help="MinHash seed; the same input and seed give byte-identical output.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Write result.json, speeches/clusters/pairs/copies.csv (UTF-8 with BOM) and report.html here.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
+@_tuning_options
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bars on stderr [default: on when stderr is a terminal].")
-def cluster_cmd(corpus, as_json, threshold, containment, shingle, ngram, num_perm, seed, provenance, progress) -> None:
+@_progress_option
+def cluster_cmd(corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed, provenance,
+                progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file)."""
-    show = sys.stderr.isatty() if progress is None else progress
-    with _progress_bar(show) as update:
+    with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(
             api.cluster,
             corpus,
@@ -106,36 +142,205 @@ def cluster_cmd(corpus, as_json, threshold, containment, shingle, ngram, num_per
             num_perm=num_perm,
             seed=seed,
         )
+    written = _write_out(result, out_dir) if out_dir else []
     if as_json:
         click.echo(result.to_json(), nl=False)
-    else:
+    elif not quiet:
         render_summary(result, Console())
+    if written and not quiet:
+        Console(stderr=as_json).print(f"wrote {len(written)} files to {escape(out_dir)}: "
+                                      + ", ".join(p.name for p in written))
+
+
+def _write_out(result: Result, out_dir: str) -> list[Path]:
+    """Write everything ``--out`` promises; the library does the work."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _UsageError(f"cannot create --out folder {out_dir}: {exc.strerror or exc}") from exc
+    json_path = out / "result.json"
+    json_path.write_text(result.to_json(), encoding="utf-8")
+    return [json_path, *tables.write_tables(result, out), html_report.write_report(result, out / "report.html")]
 
 
 @main.command("split")
 @click.argument("corpus", type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result (no pairs) on stdout.")
-def split_cmd(corpus, as_json) -> None:
-    """Show how the pages in CORPUS were split into speeches, and which lines were dropped."""
+@click.option("--excerpt", type=int, default=40, show_default=True,
+              help="Characters shown of the text of each stretch of dropped lines.")
+def split_cmd(corpus, as_json, excerpt) -> None:
+    """Show how the pages in CORPUS were split into speeches, and which lines were dropped.
+
+    One table per page, in line order: each speech (lines, marker, title) and each stretch of lines that is not
+    speech text (web snippet, site chrome, preamble, footer), with the start of its text.
+    """
     result = _run(api.split, corpus)
     if as_json:
         click.echo(result.to_json(), nl=False)
         return
-    console = Console()
-    table = Table(title="speeches", show_lines=False)
-    for col in ("speech", "lines", "marker", "title", "chars"):
-        table.add_column(col)
-    for s in result.speeches:
-        table.add_row(s.id, f"{s.span.start_line}-{s.span.end_line}", s.marker or "", s.title, str(s.chars))
-    console.print(table)
-    if result.dropped:
-        drops = Table(title="not speech text")
-        for col in ("file", "lines", "reason"):
-            drops.add_column(col)
-        for d in result.dropped:
-            drops.add_row(d.span.file, f"{d.span.start_line}-{d.span.end_line}", d.reason)
-        console.print(drops)
+    render_split(result, Console(), excerpt=excerpt)
+
+
+def render_split(result: Result, console: Console, *, excerpt: int = 40) -> None:
+    """Per page, the speeches and dropped lines in line order."""
+    docs = {d.name: d for d in result.documents}
+    for f in result.files:
+        if f.status != "ok":
+            continue
+        speeches = [s for s in result.speeches if s.file == f.file]
+        dropped = [d for d in result.dropped if d.span.file == f.file]
+        doc = docs.get(f.file)
+        rows = sorted([(s.span.start, "speech", s) for s in speeches] + [(d.span.start, "dropped", d) for d in dropped],
+                      key=lambda r: (r[0], r[1]))
+        table = Table(title=Text(f"{f.file} ({f.encoding}): {len(speeches)} speeches, {len(dropped)} dropped"),
+                      title_justify="left")
+        for col in ("lines", "speech / dropped", "marker", "title / text", "chars"):
+            table.add_column(col, overflow="fold")
+        for _, kind, item in rows:
+            span = item.span
+            lines = f"{span.start_line}-{span.end_line}"
+            if kind == "speech":
+                table.add_row(lines, Text(item.id), Text(item.marker or ""), Text(item.title or "(no title)"),
+                              str(item.chars))
+            else:
+                shown = _excerpt(doc.text[span.start:span.end], excerpt) if doc is not None else ""
+                table.add_row(lines, Text(f"dropped: {item.reason}", style="yellow"), "", Text(shown, style="dim"),
+                              "")
+        console.print(table)
     _render_files(result, console)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)] + "…"
+
+
+def _side_arg(value: str) -> str:
+    """A file, or a speech ``file#k`` of an existing file; anything else is a usage error (not a text)."""
+    path, _, k = value.rpartition("#")
+    if os.path.isfile(value) or (path and k.isdigit() and os.path.isfile(path)):
+        return value
+    raise _UsageError(f"{value!r} is not a file or a speech 'file#k' of an existing file")
+
+
+@main.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON result of the comparison on stdout.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Write the two texts side by side, copied passages highlighted, to this HTML file.")
+@click.option("--full", is_flag=True, help="Show whole passages instead of their first 160 characters.")
+@_tuning_options
+def compare_cmd(a, b, as_json, html_path, full, threshold, containment, shingle, ngram, num_perm, seed) -> None:
+    """Show the copied passages between A and B: two files, or two speeches written FILE#K (k-th speech).
+
+    Every speech of A is aligned with every speech of B, so even one shared paragraph shows.
+    """
+    result = _run(api.compare, _side_arg(a), _side_arg(b), threshold=threshold, containment=containment,
+                  shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed)
+    if html_path:
+        html_report.write_report(result, html_path)
+    if as_json:
+        click.echo(result.to_json(), nl=False)
+    else:
+        render_comparison(result, Console(), limit=None if full else 160)
+    if html_path:
+        Console(stderr=as_json).print(f"wrote {escape(html_path)}")
+
+
+def render_comparison(result: Result, console: Console, *, limit: int | None = 160) -> None:
+    """Each pair of speeches that share passages: the passages side by side, with lines and similarity."""
+    docs = {d.name: d for d in result.documents}
+    views = [v for v in html_report.pair_views(result) if v.copies]
+    if not views:
+        console.print(f"no copied passages between these {len(result.speeches)} speeches")
+        return
+    for v in views:
+        left, right = result.speech(v.left), result.speech(v.right)
+        table = Table(title=Text(f"{left.id} ↔ {right.id}"), title_justify="left", show_lines=True, expand=True)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column(Text(f"{left.id}  {left.title}"), ratio=1, overflow="fold")
+        table.add_column(Text(f"{right.id}  {right.title}"), ratio=1, overflow="fold")
+        table.add_column("similarity", no_wrap=True)
+        for n in v.copies:
+            c = result.copies[n]
+            cells = []
+            for loc in (c.source, c.target) if c.source.speech == left.id else (c.target, c.source):
+                doc = docs.get(loc.speech.rsplit("#", 1)[0])
+                text = doc.text[loc.start_char:loc.end_char] if doc is not None else ""
+                shown = text if limit is None else _excerpt(text, limit)
+                cells.append(Text(f"L{loc.start_line}-{loc.end_line} ({loc.end_char - loc.start_char} chars)\n",
+                                  style="bold") + Text(shown, style="dim" if c.boilerplate else ""))
+            note = "boilerplate" if c.boilerplate else ""
+            table.add_row(str(n), *cells, f"{c.similarity:.2f}\n{note}")
+        console.print(table)
+        pair = v.verified
+        facts = [f"{len(v.copies)} passage{'' if len(v.copies) == 1 else 's'}"]
+        if pair is not None:
+            facts.append(f"{pair.relation}, Jaccard {pair.jaccard:.2f}")
+        evidence = next((result.copies[n].evidence for n in v.copies if result.copies[n].direction == "source_earlier"),
+                        "")
+        facts.append(f"left is earlier ({evidence})" if evidence else "which is earlier is undetermined")
+        console.print(Text("  " + "; ".join(facts)))
+
+
+@main.command("dedup")
+@click.argument("corpus", type=click.Path(exists=True, path_type=str))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Folder for the cleaned corpus, manifest.json and removals.csv (new or empty, outside CORPUS).")
+@click.option("--keep", type=click.Choice(list(dedup_stage.KEEP_RULES)), default="earliest", show_default=True,
+              help="Which speech of a family stays: earliest date (else first path), longest, or first path.")
+@click.option("--drop-copied", is_flag=True,
+              help="Also cut paragraphs copied from another remaining speech (each passage is kept once).")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder (same-named files are replaced).")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
+@_tuning_options
+@_progress_option
+def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
+              num_perm, seed, progress) -> None:
+    """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
+
+    CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),
+    rewritten (lines cut), removed (every speech in it was a copy) or skipped (not read, with the reason).
+    """
+    root = corpus if os.path.isdir(corpus) else os.path.dirname(os.path.abspath(corpus))
+    _run(dedup_stage.check_out_dir, out_dir, root, force=force)  # fail before the long part
+    with _progress_bar(_show_progress(progress, quiet)) as update:
+        result = _run(api.cluster, corpus, progress=update, threshold=threshold, containment=containment,
+                      shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed)
+    manifest = _run(dedup_stage.dedup, result, out_dir, keep=keep, drop_copied=drop_copied, force=force)
+    if as_json:
+        click.echo(manifest.to_json(), nl=False)
+    elif not quiet:
+        render_manifest(manifest, Console())
+
+
+def render_manifest(manifest: dedup_stage.Manifest, console: Console) -> None:
+    """The human summary of a dedup run."""
+    counts = {s: manifest.count(s) for s in ("kept", "rewritten", "removed", "skipped")}
+    console.print(
+        f"[bold]{len(manifest.files)}[/] files: {counts['kept']} kept, {counts['rewritten']} rewritten, "
+        f"{counts['removed']} removed, {counts['skipped']} skipped"
+    )
+    speeches = sum(1 for r in manifest.removals if r.what == "speech")
+    paragraphs = sum(1 for r in manifest.removals if r.what == "paragraph")
+    console.print(f"{len(manifest.families)} families, one speech kept in each (rule: {manifest.keep}); "
+                  f"cut {speeches} speeches and {paragraphs} copied paragraphs")
+    table = Table(title="families", title_justify="left")
+    for col in ("family", "kept", "removed", "decided by"):
+        table.add_column(col, overflow="fold")
+    for c in manifest.families[:20]:
+        table.add_row(str(c.cluster), Text(c.kept), Text("\n".join(c.removed)), Text(c.rule))
+    if manifest.families:
+        console.print(table)
+    if len(manifest.families) > 20:
+        console.print(f"... and {len(manifest.families) - 20} more families (see manifest.json)")
+    for f in manifest.files:
+        if f.status in ("removed", "skipped"):
+            console.print(Text(f"  {f.status} {f.file}: {f.reason}", style="yellow"))
+    console.print(Text(f"cleaned corpus and manifest in {manifest.out_dir}"))
 
 
 def _render_files(result: Result, console: Console) -> None:
@@ -143,7 +348,7 @@ def _render_files(result: Result, console: Console) -> None:
     skipped = [f for f in result.files if f.status != "ok"]
     console.print(f"[bold]{len(result.files)}[/] files: {len(ok)} read, {len(skipped)} skipped")
     for f in skipped:
-        console.print(f"  [yellow]skipped[/] {f.file}: {f.reason}")
+        console.print(Text(f"  skipped {f.file}: {f.reason}", style="yellow"))
 
 
 def render_summary(result: Result, console: Console) -> None:
@@ -164,14 +369,14 @@ def render_summary(result: Result, console: Console) -> None:
         for sid in c.speeches:
             s = titles[sid]
             note = "truncated copy" if sid in c.contained else ""
-            table.add_row(sid, f"{s.span.start_line}-{s.span.end_line}", s.title, str(s.chars), note)
+            table.add_row(Text(sid), f"{s.span.start_line}-{s.span.end_line}", Text(s.title), str(s.chars), note)
         console.print(table)
         members = set(c.speeches)
         inside = [x for x in result.copies if not x.boilerplate and x.source.speech in members and x.target.speech in members]
         for line in _copy_lines(inside, limit=5):
-            console.print(f"  copied: {line}")
+            console.print(Text(f"  copied: {line}"))
     if len(result.clusters) > 20:
-        console.print(f"... and {len(result.clusters) - 20} more families (use --json for all)")
+        console.print(f"... and {len(result.clusters) - 20} more families (use --json or --out for all)")
     family_of = {sid: c.id for c in result.clusters for sid in c.speeches}
     borrowed = [
         x for x in result.copies
@@ -180,7 +385,7 @@ def render_summary(result: Result, console: Console) -> None:
     if borrowed:
         console.print(f"[bold]{len(borrowed)}[/] passages borrowed between speeches of different families:")
         for line in _copy_lines(borrowed, limit=15):
-            console.print(f"  {line}")
+            console.print(Text(f"  {line}"))
     n_boiler = sum(1 for x in result.copies if x.boilerplate)
     if n_boiler:
         console.print(f"{n_boiler} shared passages are stock language (boilerplate), not counted as copying")
@@ -199,5 +404,5 @@ def _copy_lines(copies, *, limit: int) -> list[str]:
             f"({x.source.end_char - x.source.start_char} chars, similarity {x.similarity:.2f}{why})"
         )
     if len(ranked) > limit:
-        out.append(f"... and {len(ranked) - limit} more (use --json for all)")
+        out.append(f"... and {len(ranked) - limit} more (use --json or --out for all)")
     return out

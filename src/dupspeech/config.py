@@ -131,6 +131,8 @@ class AlignConfig:
         k: Length, in normalised characters, of the exact seeds that alignment chains together.
         gap: Largest gap (normalised characters) bridged inside one passage, in either text; edits shorter
             than this (a place name, a year, a sentence) do not split a passage.
+        indel: Largest stretch (normalised characters) present in one text only (a sentence added or dropped)
+            bridged inside one passage, when the other text skips at most ``gap``.
         min_chars: Shortest passage reported, in normalised characters.
         min_similarity: Lowest share of a passage's characters covered by exact seeds.
         window: Passage windows (seed positions, about as many normalised characters) indexed with MinHash LSH
@@ -146,6 +148,7 @@ class AlignConfig:
 
     k: int = 5
     gap: int = 40
+    indel: int = 100
     min_chars: int = 30
     min_similarity: float = 0.5
     window: int = 80
@@ -161,6 +164,8 @@ class AlignConfig:
             raise ConfigError(f"align k must be in [3, 32], got {self.k} (5 works well for Chinese)")
         if self.gap < 0:
             raise ConfigError(f"align gap must be >= 0, got {self.gap}")
+        if self.indel < self.gap:
+            raise ConfigError(f"align indel ({self.indel}) must be >= gap ({self.gap})")
         if self.min_chars < self.k:
             raise ConfigError(f"align min_chars ({self.min_chars}) must be >= k ({self.k})")
         if not 0.0 < self.min_similarity <= 1.0:

@@ -225,7 +225,11 @@ class Copy:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """Everything one run found. See :mod:`dupspeech.report` for the JSON contract."""
+    """Everything one run found. See :mod:`dupspeech.report` for the JSON contract.
+
+    ``documents`` holds the decoded pages the run read (so reports can show the evidence); it is not part of
+    the JSON contract and not compared.
+    """
 
     files: tuple[FileRecord, ...]
     speeches: tuple[Speech, ...]
@@ -234,6 +238,7 @@ class Result:
     copies: tuple[Copy, ...] = ()
     dropped: tuple[Dropped, ...] = ()
     settings: tuple[tuple[str, object], ...] = ()
+    documents: tuple[Document, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """The JSON contract (version 1) as plain Python objects."""
@@ -253,3 +258,35 @@ class Result:
             if s.id == speech_id:
                 return s
         raise KeyError(f"no speech {speech_id!r} in this result; ids look like 'dir/page.txt#2'")
+
+    def family(self, cluster_id: int) -> Result:
+        """The part of this result about one family: its speeches, pairs, copies, files and documents.
+
+        Renders as HTML in Jupyter like any result.
+        """
+        found = [c for c in self.clusters if c.id == cluster_id]
+        if not found:
+            raise KeyError(f"no family {cluster_id!r} in this result; ids run from 0 to {len(self.clusters) - 1}")
+        members = set(found[0].speeches)
+        files = {s.file for s in self.speeches if s.id in members}
+        return Result(
+            files=tuple(f for f in self.files if f.file in files),
+            speeches=tuple(s for s in self.speeches if s.id in members),
+            pairs=tuple(p for p in self.pairs if p.a in members and p.b in members),
+            clusters=(found[0],),
+            copies=tuple(c for c in self.copies if c.source.speech in members and c.target.speech in members),
+            dropped=tuple(d for d in self.dropped if d.span.file in files),
+            settings=self.settings,
+            documents=tuple(d for d in self.documents if d.name in files),
+        )
+
+    def to_pandas(self) -> dict:
+        """DataFrames ``speeches``, ``clusters``, ``pairs``, ``copies`` (needs the ``pandas`` extra)."""
+        from .tables import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from .html import result_html
+
+        return result_html(self)
