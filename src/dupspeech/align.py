@@ -156,7 +156,7 @@ def align(
 
 
 def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig) -> list[tuple[int, int, bool]]:
-    """Split off a run of stock-language seeds at either end of a chain, when it spans ``min_chars``.
+    """Split off a run of stock-language seeds at either end of a chain, ``min_chars`` to ``boilerplate_chars`` long.
 
     A copied paragraph followed by a stock closing becomes two passages: the copy, and the boilerplate.
     """
@@ -177,7 +177,9 @@ def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig
         while run_end + 1 < n and flags[run_end + 1]:
             run_end += 1
         at_end = pos == 0 or run_end == n - 1  # stock language inside a copied passage is part of the copy
-        if at_end and (ii[run_end] + config.k - ii[pos] >= config.min_chars or (pos == 0 and run_end == n - 1)):
+        length = ii[run_end] + config.k - ii[pos]
+        short = length <= config.boilerplate_chars  # a long passage recurring widely is copying, not stock
+        if at_end and short and (length >= config.min_chars or (pos == 0 and run_end == n - 1)):
             if pos > start:
                 segments.append((start, pos, False))
             segments.append((pos, run_end + 1, True))
