@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
 from typing import Union
 
@@ -27,6 +29,23 @@ from .shingle import shingles
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
 Source = Union[str, "os.PathLike[str]", Iterable[tuple[str, Union[str, bytes]]], dict]
+Timings = dict
+"""Seconds spent per stage, filled in when a dict is passed as ``timings=``."""
+
+
+@contextmanager
+def _stage(timings: dict | None, name: str):
+    """Add the time spent inside the block to ``timings[name]``."""
+    if timings is None:
+        yield
+        return
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``, called as work advances (``total`` is 0 when unknown)."""
 
@@ -74,7 +93,11 @@ def speech_text(doc: Document, speech: Speech, *, fold_numbers: bool = True) -> 
 
 
 def read_and_split(
-    source: Source, config: SegmentConfig | None = None, *, progress: Progress | None = None
+    source: Source,
+    config: SegmentConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    timings: dict | None = None,
 ) -> tuple[list[FileRecord], list[Document], list[Speech], list[Dropped]]:
     """Read every file of ``source`` and split the pages into speeches.
 
@@ -85,11 +108,18 @@ def read_and_split(
     docs: list[Document] = []
     speeches: list[Speech] = []
     dropped: list[Dropped] = []
-    for record, doc in iter_corpus(source):
+    pages = iter_corpus(source)
+    while True:
+        with _stage(timings, "read"):
+            item = next(pages, None)
+        if item is None:
+            break
+        record, doc = item
         files.append(record)
         if doc is not None:
             docs.append(doc)
-            found, drops = split_page(doc, config)
+            with _stage(timings, "segment"):
+                found, drops = split_page(doc, config)
             speeches.extend(found)
             dropped.extend(drops)
         if progress:
@@ -110,6 +140,7 @@ def cluster(
     provenance: bool = True,
     dates: Mapping[str, str] | None = None,
     order: Iterable[str] | None = None,
+    timings: dict | None = None,
     **options,
 ) -> Result:
     """Find recycled speeches in a corpus, and which passages were copied from which.
@@ -121,6 +152,8 @@ def cluster(
         dates: Dates of files or speeches (``{"a.txt": "2020-01-24", "b.txt#2": "2024-01"}``), used to say which
             copy is earlier; dates found in the texts are used otherwise.
         order: File names or speech ids from earliest to latest, when no dates decide.
+        timings: A dict to fill with the seconds spent per stage (read, segment, shingle, windows, minhash,
+            lsh, verify, families, align), to see where the time goes.
         **options: Keyword-only tuning options of :func:`settings` (``threshold``, ``containment``,
             ``shingle``, ``ngram``, ``num_perm``, ``seed``, ...).
 
@@ -139,9 +172,9 @@ def cluster(
     """
     cfg = settings(**options)
     given_dates, ranks = align_stage.caller_dates(dates, order)
-    files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress)
+    files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress, timings=timings)
     return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates, ranks=ranks,
-                  progress=progress)
+                  progress=progress, timings=timings)
 
 
 def _match(
@@ -156,24 +189,29 @@ def _match(
     ranks: dict[str, int] | None = None,
     progress: Progress | None = None,
     align_pairs: Iterable[tuple[int, int]] = (),
+    timings: dict | None = None,
 ) -> Result:
     """Shingle, index, verify, build families and align passages for speeches already split."""
     by_name = {d.name: d for d in docs}
     texts: list[Normalized] = []
     sets: list[np.ndarray] = []
     for k, s in enumerate(speeches):
-        texts.append(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers))
-        sets.append(shingles(texts[-1].text, cfg.shingle))
+        with _stage(timings, "normalize"):
+            texts.append(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers))
+        with _stage(timings, "shingle"):
+            sets.append(shingles(texts[-1].text, cfg.shingle))
         if progress:
             progress("shingle", k + 1, len(speeches))
     # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
-    seeds = [align_stage.seeds_of(t.text, cfg.align, seed=cfg.shingle.seed) for t in texts]
-    window_pairs = align_stage.window_candidates(seeds, cfg.align, seed=cfg.minhash.seed)
+    with _stage(timings, "windows"):
+        seeds = [align_stage.seeds_of(t.text, cfg.align, seed=cfg.shingle.seed) for t in texts]
+        window_pairs = align_stage.window_candidates(seeds, cfg.align, seed=cfg.minhash.seed)
     if progress:
         progress("windows", len(speeches), len(speeches))
-    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress)
-    fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
+    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress, timings=timings)
+    with _stage(timings, "families"):
+        fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
     ids = [s.id for s in speeches]
     pairs = tuple(
         Pair(ids[v.i], ids[v.j], v.jaccard, v.containment_i_in_j, v.containment_j_in_i, v.relation)  # type: ignore[arg-type]
@@ -189,11 +227,12 @@ def _match(
         for members, _ in fams:
             for m in members:
                 unit[m] = members[0]
-        copies = find_copies(
-            speeches, texts, seeds, by_name, dropped, unit,
-            window_pairs | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
-            given_dates=given_dates, ranks=ranks, progress=progress,
-        )
+        with _stage(timings, "align"):
+            copies = find_copies(
+                speeches, texts, seeds, by_name, dropped, unit,
+                window_pairs | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
+                given_dates=given_dates, ranks=ranks, progress=progress,
+            )
     return Result(
         files=tuple(files),
         speeches=tuple(speeches),
@@ -291,23 +330,27 @@ def find_pairs(
     *,
     extra: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
     progress: Progress | None = None,
+    timings: dict | None = None,
 ) -> list[cluster_stage.Verified]:
     """Candidate pairs from the LSH index (plus ``extra``), verified on the exact shingle sets, in order."""
     keys = [k for k, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles]
     if len(keys) < 2:
         return []
-    sigs = signatures([sets[k] for k in keys], cfg.minhash)
+    with _stage(timings, "minhash"):
+        sigs = signatures([sets[k] for k in keys], cfg.minhash)
     if progress:
         progress("minhash", len(keys), len(keys))
     out = []
-    lsh = set(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
+    with _stage(timings, "lsh"):
+        lsh = set(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
     cands = sorted(lsh | set(extra))
-    for n, (i, j) in enumerate(cands):
-        v = cluster_stage.verify_pair(i, j, sets[i], sets[j], cfg.cluster)
-        if v is not None:
-            out.append(v)
-        if progress and (n % 256 == 0 or n + 1 == len(cands)):
-            progress("verify", n + 1, len(cands))
+    with _stage(timings, "verify"):
+        for n, (i, j) in enumerate(cands):
+            v = cluster_stage.verify_pair(i, j, sets[i], sets[j], cfg.cluster)
+            if v is not None:
+                out.append(v)
+            if progress and (n % 256 == 0 or n + 1 == len(cands)):
+                progress("verify", n + 1, len(cands))
     return out
 
 
