@@ -58,49 +58,69 @@ def seeds_of(text: str, config: AlignConfig, *, seed: int = 0) -> np.ndarray:
     return combine(token_hashes(text, ShingleConfig(mode="char", ngram=config.k, seed=seed)), config.k)
 
 
-def _seed_pairs(ha: np.ndarray, hb: np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray]:
-    """All ``(i, j)`` with ``ha[i] == hb[j]``, sorted by ``i`` then ``j``; over-repeated seeds left out."""
-    if len(ha) == 0 or len(hb) == 0:
-        empty = np.zeros(0, dtype=np.int64)
+@dataclass(frozen=True, slots=True)
+class SeedIndex:
+    """One speech's seeds, sorted once so that every pair it takes part in is aligned without re-sorting."""
+
+    hashes: np.ndarray  # seed hash at each position
+    order: np.ndarray  # positions sorted by hash
+    sorted: np.ndarray  # hashes[order]
+    repeats: np.ndarray  # how often the seed at each position occurs in the speech
+
+    @classmethod
+    def build(cls, hashes: np.ndarray) -> SeedIndex:
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        left = np.searchsorted(sorted_hashes, hashes, "left")
+        right = np.searchsorted(sorted_hashes, hashes, "right")
+        return cls(hashes, order, sorted_hashes, right - left)
+
+
+def _seed_pairs(a: SeedIndex | np.ndarray, b: SeedIndex | np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(i, j)`` with ``a[i] == b[j]`` that have a neighbour ``(i±1, j±1)`` on their diagonal, sorted by
+    ``(i, j)``; seeds repeated more than ``max_occ`` times in either speech are left out.
+
+    A lone matching k-gram is chance; a run of two (``k + 1`` characters) is where alignment starts.
+    """
+    a = a if isinstance(a, SeedIndex) else SeedIndex.build(np.asarray(a, dtype=np.uint64))
+    b = b if isinstance(b, SeedIndex) else SeedIndex.build(np.asarray(b, dtype=np.uint64))
+    empty = np.zeros(0, dtype=np.int64)
+    if len(a.hashes) == 0 or len(b.hashes) == 0:
         return empty, empty
-    order = np.argsort(hb, kind="stable")
-    sb = hb[order]
-    left = np.searchsorted(sb, ha, "left")
-    right = np.searchsorted(sb, ha, "right")
+    left = np.searchsorted(b.sorted, a.hashes, "left")
+    right = np.searchsorted(b.sorted, a.hashes, "right")
     count = right - left
-    _, inverse, count_a = np.unique(ha, return_inverse=True, return_counts=True)
-    ok = (count > 0) & (count <= max_occ) & (count_a[inverse] <= max_occ)
-    ia = np.flatnonzero(ok)
-    c = count[ia]
+    ia = np.flatnonzero((count > 0) & (count <= max_occ) & (a.repeats <= max_occ))
     if len(ia) == 0:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty
+    c = count[ia]
     i = np.repeat(ia, c).astype(np.int64)
     offsets = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-    j = order[np.repeat(left[ia], c) + offsets].astype(np.int64)
-    key = i * (len(hb) + 1) + j
+    j = b.order[np.repeat(left[ia], c) + offsets].astype(np.int64)
+    key = i * (len(b.hashes) + 1) + j
     ordered = np.argsort(key, kind="stable")
     i, j, key = i[ordered], j[ordered], key[ordered]
-    # a lone matching k-gram is chance: keep seeds with a neighbour on their diagonal (a run of k+1 chars)
-    step = len(hb) + 2
+    step = len(b.hashes) + 2
     pos_next = np.minimum(np.searchsorted(key, key + step), len(key) - 1)
-    pos_prev = np.searchsorted(key, key - step)
-    pos_prev = np.minimum(pos_prev, len(key) - 1)
+    pos_prev = np.minimum(np.searchsorted(key, key - step), len(key) - 1)
     keep = (key[pos_next] == key + step) | (key[pos_prev] == key - step)
     return i[keep], j[keep]
 
 
 def align(
-    seeds_a: np.ndarray,
-    seeds_b: np.ndarray,
+    seeds_a: SeedIndex | np.ndarray,
+    seeds_b: SeedIndex | np.ndarray,
     config: AlignConfig,
     *,
     stock_a: np.ndarray | None = None,
 ) -> list[Passage]:
     """Aligned passages between two speeches given their per-position seed hashes (see :func:`seeds_of`).
 
+    Matching seeds are first collapsed into runs along diagonals (vectorised); runs are then chained in order
+    of their start in A.
+
     Args:
-        seeds_a: Seed hash at each normalised position of speech A.
+        seeds_a: Seed hash at each normalised position of speech A (or its :class:`SeedIndex`).
         seeds_b: The same for speech B.
         config: Alignment options.
         stock_a: Optional flag per position of A: the seed there is stock language.
@@ -112,42 +132,43 @@ def align(
     I, J = _seed_pairs(seeds_a, seeds_b, config.max_occurrences)
     if len(I) == 0:
         return []
-    # a chain: [a_last, b_last, its seeds' i, its seeds' j]
+    # runs of consecutive seeds on one diagonal
+    D = J - I
+    by_diag = np.lexsort((I, D))
+    Is, Ds = I[by_diag], D[by_diag]
+    starts = np.flatnonzero(np.r_[True, (Ds[1:] != Ds[:-1]) | (Is[1:] != Is[:-1] + 1)])
+    lengths = np.diff(np.r_[starts, len(Is)])
+    r_i0, r_d = Is[starts], Ds[starts]
+    by_start = np.lexsort((r_i0 + r_d, r_i0))
+    # a chain: [a_last, b_last, runs as (i0, j0, length)]
     chains: list[list] = []
-    by_end: dict[tuple[int, int], int] = {}
     active: list[int] = []
-    last_i = -1
-    for i, j in zip(I.tolist(), J.tolist()):
-        if i != last_i:
-            active = [c for c in active if chains[c][0] >= i - indel - 1]
-            last_i = i
-        c = by_end.pop((i - 1, j - 1), None)
-        if c is None:
-            best, best_key = None, None
-            for cand in active:
-                ch = chains[cand]
-                di, dj = i - ch[0], j - ch[1]
-                if 0 < di and 0 < dj and (
-                    (di <= gap + 1 and dj <= gap + 1) or (min(di, dj) <= gap + 1 and max(di, dj) <= indel + 1)
-                ):
-                    key = (abs(di - dj), -len(ch[2]))
-                    if best_key is None or key < best_key:
-                        best, best_key = cand, key
-            c = best
-            if c is not None:
-                by_end.pop((chains[c][0], chains[c][1]), None)
-        if c is None:
-            chains.append([i, j, [i], [j]])
-            c = len(chains) - 1
-            active.append(c)
+    for i0, d, n in zip(r_i0[by_start].tolist(), r_d[by_start].tolist(), lengths[by_start].tolist()):
+        j0 = i0 + d
+        active = [c for c in active if chains[c][0] >= i0 - indel - 1]
+        best, best_key = None, None
+        for cand in active:
+            ch = chains[cand]
+            di, dj = i0 - ch[0], j0 - ch[1]
+            if 0 < di and 0 < dj and (
+                (di <= gap + 1 and dj <= gap + 1) or (min(di, dj) <= gap + 1 and max(di, dj) <= indel + 1)
+            ):
+                key = (abs(di - dj), -len(ch[2]))
+                if best_key is None or key < best_key:
+                    best, best_key = cand, key
+        if best is None:
+            chains.append([i0 + n - 1, j0 + n - 1, [(i0, j0, n)]])
+            active.append(len(chains) - 1)
         else:
-            ch = chains[c]
-            ch[0], ch[1] = i, j
-            ch[2].append(i)
-            ch[3].append(j)
-        by_end[(i, j)] = c
+            ch = chains[best]
+            ch[0], ch[1] = i0 + n - 1, j0 + n - 1
+            ch[2].append((i0, j0, n))
     found = []
-    for _, _, ii, jj in chains:
+    for _, _, runs in chains:
+        if len(runs) == 1 and runs[0][2] + k - 1 < config.min_chars:
+            continue
+        ii = np.concatenate([np.arange(i0, i0 + n) for i0, _, n in runs])
+        jj = np.concatenate([np.arange(j0, j0 + n) for _, j0, n in runs])
         for lo, hi, is_stock in _stock_segments(ii, stock_a, config):
             p = _passage(ii[lo:hi], jj[lo:hi], 1.0 if is_stock else 0.0, config)
             if p is not None:
@@ -155,7 +176,7 @@ def align(
     return _drop_overlaps(found)
 
 
-def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig) -> list[tuple[int, int, bool]]:
+def _stock_segments(ii: np.ndarray, stock: np.ndarray | None, config: AlignConfig) -> list[tuple[int, int, bool]]:
     """Split off a run of stock-language seeds at either end of a chain, ``min_chars`` to ``boilerplate_chars`` long.
 
     A copied paragraph followed by a stock closing becomes two passages: the copy, and the boilerplate.
@@ -163,9 +184,11 @@ def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig
     n = len(ii)
     if stock is None or n == 0:
         return [(0, n, False)]
-    flags = stock[np.asarray(ii)]
-    if not flags.any():
-        return [(0, n, False)]
+    flags = stock[ii]
+    if not (flags[0] or flags[-1]):
+        return [(0, n, False)]  # stock language is split off the ends only
+    flags = flags.tolist()
+    ii = ii.tolist()
     segments: list[tuple[int, int, bool]] = []
     start = 0
     pos = 0
@@ -190,15 +213,15 @@ def _stock_segments(ii: list[int], stock: np.ndarray | None, config: AlignConfig
     return segments
 
 
-def _passage(ii: list[int], jj: list[int], stock: float, config: AlignConfig) -> Passage | None:
+def _passage(ii: np.ndarray, jj: np.ndarray, stock: float, config: AlignConfig) -> Passage | None:
     """The passage a run of chained seeds spans, if long and dense enough."""
     k = config.k
-    a0, a1, b0, b1 = ii[0], ii[-1] + k, jj[0], jj[-1] + k
+    a0, a1, b0, b1 = int(ii[0]), int(ii[-1]) + k, int(jj[0]), int(jj[-1]) + k
     len_a, len_b = a1 - a0, b1 - b0
     if min(len_a, len_b) < config.min_chars:
         return None
-    cov_a = k + sum(min(k, y - x) for x, y in zip(ii, ii[1:]))
-    cov_b = k + sum(min(k, y - x) for x, y in zip(jj, jj[1:]))
+    cov_a = k + int(np.minimum(np.diff(ii), k).sum())
+    cov_b = k + int(np.minimum(np.diff(jj), k).sum())
     sim = (cov_a + cov_b) / (len_a + len_b)
     if sim < config.min_similarity:
         return None

@@ -288,13 +288,15 @@ def find_copies(
     """Copied passages between the speech pairs ``cands`` (``i < j``), with direction and boilerplate flags."""
     acfg = cfg.align
     stock = align_stage.stock_flags(seeds, unit, acfg)
+    involved = sorted({x for pair in cands for x in pair})
+    index = {x: align_stage.SeedIndex.build(seeds[x]) for x in involved}
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
     ranks = ranks or {}
     copies: list[Copy] = []
     for n, (i, j) in enumerate(sorted(cands)):
         if progress and (n % 64 == 0 or n + 1 == len(cands)):
             progress("align", n + 1, len(cands))
-        passages = align_stage.align(seeds[i], seeds[j], acfg, stock_a=stock[i])
+        passages = align_stage.align(index[i], index[j], acfg, stock_a=stock[i])
         boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
         if all(boiler):
             continue  # two speeches that share only stock language: nothing was copied
