@@ -184,3 +184,18 @@ def test_bad_options_and_results_without_text(result, tmp_path):
     with pytest.raises(ConfigError, match="holds no documents"):
         dedup(bare, tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_short_stock_paragraphs_stay_when_their_neighbours_are_cut(tmp_path):
+    thanks = "谢谢大家！"
+    texts = {
+        "x.txt": page("全镇防汛工作会议讲话", [FLOOD[0], FLOOD[2], thanks]),
+        "y.txt": page("在全镇教育工作会议上的讲话", [SCHOOL[0], SCHOOL[1], FLOOD[2], thanks]),
+    }
+    r = dupspeech.cluster(texts)
+    assert not r.clusters and r.copies
+    m = dedup(r, tmp_path / "out", keep="first", drop_copied=True)
+    (cut,) = m.removals
+    assert (cut.file, cut.what, cut.kept) == ("y.txt", "paragraph", "x.txt#1")
+    text = (tmp_path / "out" / "y.txt").read_text(encoding="utf-8")
+    assert "要备足物资队伍" not in text and text.rstrip().endswith(thanks) and SCHOOL[1] in text

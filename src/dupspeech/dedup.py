@@ -14,8 +14,9 @@ texts) and writes a cleaned copy of the corpus into a new folder:
   The other members' lines are cut out of their pages.
 * **copied paragraphs** (``drop_copied=True``): among the speeches that remain, a paragraph whose text lies
   mostly (``copied_share``) inside passages copied from another remaining speech is cut from the one that comes
-  later in the keep rule's order, so every passage survives once. Boilerplate is never cut. A speech that loses
-  every paragraph is cut whole.
+  later in the keep rule's order, so every passage survives once. Boilerplate is never cut, nor a paragraph
+  shorter than the shortest passage alignment reports (``align.min_chars``: salutations, ``谢谢大家！``). A
+  speech that loses every paragraph long enough to count is cut whole.
 
 Every input file is accounted for in the manifest: ``kept`` (copied unchanged, byte for byte), ``rewritten``
 (lines cut; written in its original encoding when that can encode it, else UTF-8), ``removed`` (every speech in
@@ -196,17 +197,17 @@ def dedup(
     protected = {os.path.realpath(d.path) for d in result.documents if d.path}
 
     docs = {d.name: d for d in result.documents}
-    speeches = list(result.speeches)
+    by_id = {s.id: s for s in result.speeches}
     order, when = _order(result, keep, dates)
     removals: list[Removal] = []
     families: list[FamilyChoice] = []
     gone: set[str] = set()
     for c in result.clusters:
-        kept, rule = _choose(c.speeches, order, when, keep, result)
+        kept, rule = _choose(c.speeches, order, when, keep, by_id)
         others = tuple(s for s in c.speeches if s != kept)
         families.append(FamilyChoice(c.id, kept, others, rule))
         for sid in others:
-            s = result.speech(sid)
+            s = by_id[sid]
             why = "truncated copy" if sid in c.contained else "duplicate"
             removals.append(_removal(s, "speech", s.span.start, s.span.end, s.span.start_line, s.span.end_line,
                                      f"{why} in family {c.id}", kept, rule))
@@ -215,7 +216,16 @@ def dedup(
         removals.extend(_copied_paragraphs(result, docs, gone, order, keep, copied_share))
     removals = _resolve_keepers(removals)
 
-    actions = [_write_file(f, docs.get(f.file), speeches, removals, out, protected) for f in result.files]
+    speeches_of: dict[str, list[Speech]] = {}
+    for s in result.speeches:
+        speeches_of.setdefault(s.file, []).append(s)
+    removals_of: dict[str, list[Removal]] = {}
+    for r in removals:
+        removals_of.setdefault(r.file, []).append(r)
+    actions = [
+        _write_file(f, docs.get(f.file), speeches_of.get(f.file, []), removals_of.get(f.file, []), out, protected)
+        for f in result.files
+    ]
     removals.sort(key=lambda r: (r.file, r.start_char, r.what != "speech"))
     manifest = Manifest(
         out_dir=str(out),
@@ -301,15 +311,15 @@ def _order(result: Result, keep: str, given: Mapping[str, str] | None) -> tuple[
 
 
 def _choose(members: tuple[str, ...], order: dict[str, tuple], dates: dict, keep: str,
-            result: Result) -> tuple[str, str]:
+            by_id: dict[str, Speech]) -> tuple[str, str]:
     """The member to keep and the words saying what decided it."""
     ranked = sorted(members, key=order.__getitem__)
     best = ranked[0]
     if keep == "first":
         return best, "first: first in corpus (path) order"
     if keep == "longest":
-        chars = result.speech(best).chars
-        tie = sum(1 for m in members if result.speech(m).chars == chars) > 1
+        chars = by_id[best].chars
+        tie = sum(1 for m in members if by_id[m].chars == chars) > 1
         return best, f"longest: {chars} chars" + (" (tie: first path)" if tie else "")
     dated = [m for m in ranked if m in dates]
     if not dated:
@@ -341,6 +351,8 @@ def _copied_paragraphs(result: Result, docs: dict[str, Document], gone: set[str]
         loc = c.target if target_is_later else c.source
         covered.setdefault(loc.speech, []).append((loc.start_char, loc.end_char, c, target_is_later))
     rule = f"{keep}: {_PASSAGE_RULE[keep]}"
+    # a paragraph shorter than the shortest passage alignment reports (a salutation, 谢谢大家！) is not cut alone
+    shortest = int(dict(result.settings).get("align.min_chars", 30))  # type: ignore[call-overload]
     out: list[Removal] = []
     for s in result.speeches:
         ranges = covered.get(s.id)
@@ -348,7 +360,7 @@ def _copied_paragraphs(result: Result, docs: dict[str, Document], gone: set[str]
             continue
         text = docs[s.file].text
         merged = _merge((r0, r1) for r0, r1, _, _ in ranges)
-        body = [p for p in s.paragraphs if p.kind != "title" and text[p.span.start : p.span.end].strip()]
+        body = [p for p in s.paragraphs if p.kind != "title" and _solid(text[p.span.start : p.span.end]) >= shortest]
         cut = []
         for p in body:
             p0, p1 = p.span.start, p.span.end
@@ -445,12 +457,11 @@ def _safe_target(out: Path, name: str, protected: set[str]) -> Path | str:
     return target
 
 
-def _write_file(record, doc: Document | None, speeches: list[Speech], removals: list[Removal], out: Path,
+def _write_file(record, doc: Document | None, own: list[Speech], cut: list[Removal], out: Path,
                 protected: set[str]) -> FileAction:
+    """Write one page (the speeches and removals given are this page's) and say what happened to it."""
     if doc is None:
         return FileAction(record.file, "skipped", f"not read: {record.reason}", None, record.encoding)
-    own = [s for s in speeches if s.file == record.file]
-    cut = [r for r in removals if r.file == record.file]
     whole = {r.speech for r in cut if r.what == "speech"}
     paragraphs = sum(1 for r in cut if r.what == "paragraph" and r.speech not in whole)
     counts = {"speeches_kept": len(own) - len(whole), "speeches_removed": len(whole), "paragraphs_removed": paragraphs}

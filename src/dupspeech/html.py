@@ -90,7 +90,7 @@ def _chars(c: Copy) -> int:
 
 
 @dataclass(slots=True)
-class _PairView:
+class PairView:
     """Two speeches and everything found between them; ``left`` holds the sources of the copies."""
 
     left: str
@@ -103,19 +103,19 @@ class _PairView:
         return (sum(_chars(c) for c in own if not c.boilerplate), sum(_chars(c) for c in own))
 
 
-def pair_views(result: Result) -> list[_PairView]:
+def pair_views(result: Result) -> list[PairView]:
     """The speech pairs worth drawing, most copied text first: every pair with a copy, and every verified pair."""
-    views: dict[frozenset[str], _PairView] = {}
+    views: dict[frozenset[str], PairView] = {}
     for n, c in enumerate(result.copies):
         key = frozenset((c.source.speech, c.target.speech))
         view = views.get(key)
         if view is None:
-            view = views[key] = _PairView(c.source.speech, c.target.speech)
+            view = views[key] = PairView(c.source.speech, c.target.speech)
         view.copies.append(n)
     for p in result.pairs:
         key = frozenset((p.a, p.b))
         if key not in views:
-            views[key] = _PairView(p.a, p.b)
+            views[key] = PairView(p.a, p.b)
         views[key].verified = p
     position = {s.id: k for k, s in enumerate(result.speeches)}
     return sorted(
@@ -134,7 +134,7 @@ class _Mark:
     title: str
 
 
-def _marks_for(speech: Speech, view: _PairView, result: Result, prefix: str) -> list[_Mark]:
+def _marks_for(speech: Speech, view: PairView, result: Result, prefix: str) -> list[_Mark]:
     marks = []
     for n in view.copies:
         c = result.copies[n]
@@ -203,10 +203,10 @@ def speech_lines(doc: Document, speech: Speech, marks: list[_Mark]) -> str:
     return "\n".join(out)
 
 
-def _side(result: Result, docs: dict[str, Document], speech_id: str, view: _PairView, prefix: str) -> str:
-    try:
-        speech = result.speech(speech_id)
-    except KeyError:
+def _side(result: Result, docs: dict[str, Document], by_id: dict[str, Speech], speech_id: str, view: PairView,
+          prefix: str) -> str:
+    speech = by_id.get(speech_id)
+    if speech is None:
         return f'<div class="side"><div class="head">{_e(speech_id)}</div></div>'
     head = (
         f'<div class="head"><b>{_e(speech.id)}</b> · lines {speech.span.start_line}–{speech.span.end_line} · '
@@ -220,8 +220,8 @@ def _side(result: Result, docs: dict[str, Document], speech_id: str, view: _Pair
     return f'<div class="side">{head}<div class="txt">{body}</div></div>'
 
 
-def _pair_section(result: Result, docs: dict[str, Document], view: _PairView, k: int, family: dict[str, int],
-                  prefix: str) -> str:
+def _pair_section(result: Result, docs: dict[str, Document], by_id: dict[str, Speech], view: PairView, k: int,
+                  family: dict[str, int], prefix: str) -> str:
     copies = [result.copies[n] for n in view.copies]
     fa, fb = family.get(view.left), family.get(view.right)
     where = f"family {fa}" if fa is not None and fa == fb else "not in one family"
@@ -240,8 +240,8 @@ def _pair_section(result: Result, docs: dict[str, Document], view: _PairView, k:
     return (
         f'<section id="{prefix}pair-{k}"><h3>{_e(view.left)} {arrow} {_e(view.right)}</h3>'
         f'<p class="note">{_e(" · ".join(facts))} · {direction}</p>'
-        f'<div class="pair">{_side(result, docs, view.left, view, prefix)}'
-        f"{_side(result, docs, view.right, view, prefix)}</div></section>"
+        f'<div class="pair">{_side(result, docs, by_id, view.left, view, prefix)}'
+        f"{_side(result, docs, by_id, view.right, view, prefix)}</div></section>"
     )
 
 
@@ -269,10 +269,11 @@ def _summary(result: Result) -> str:
     return out
 
 
-def _families(result: Result, pair_index: dict[frozenset[str], int], limit: int | None, prefix: str) -> str:
+def _families(result: Result, by_id: dict[str, Speech], sections: dict[int, list[int]], limit: int | None,
+              prefix: str) -> str:
+    """The families table; ``sections`` maps a family to the pair sections drawn inside it."""
     if not result.clusters:
         return '<p class="note">No recycled families.</p>'
-    by_id = {s.id: s for s in result.speeches}
     ranked = sorted(result.clusters, key=lambda c: (-len(c.speeches), c.id))
     shown = ranked if limit is None else ranked[:limit]
     rows = []
@@ -285,9 +286,7 @@ def _families(result: Result, pair_index: dict[frozenset[str], int], limit: int 
             f"{' · truncated copy' if s.id in c.contained else ''}</span>"
             for s in members
         )
-        links = sorted({pair_index[key] for key in (frozenset((a, b)) for a, b in itertools.combinations(c.speeches, 2))
-                        if key in pair_index})
-        pairs = " ".join(f'<a href="#{prefix}pair-{k}">{k}</a>' for k in links[:30])
+        pairs = " ".join(f'<a href="#{prefix}pair-{k}">{k}</a>' for k in sections.get(c.id, [])[:30])
         rows.append(
             f'<tr id="{prefix}family-{c.id}"><td>{c.id}</td><td>{len(c.speeches)}</td><td>{titles}</td>'
             f"<td>{files}</td><td>{speeches}</td><td>{pairs}</td></tr>"
@@ -313,16 +312,21 @@ def _speech_table(result: Result, limit: int | None) -> str:
     )
 
 
-def _body(result: Result, *, max_pairs: int, max_families: int | None, prefix: str, heading: str) -> str:
+def _body(result: Result, *, max_pairs: int, max_families: int | None, prefix: str, heading: str,
+          rest: str) -> str:
     docs = {d.name: d for d in result.documents}
+    by_id = {s.id: s for s in result.speeches}
     views = pair_views(result)
     shown = views[:max_pairs]
-    pair_index = {frozenset((v.left, v.right)): k for k, v in enumerate(shown)}
     family = {sid: c.id for c in result.clusters for sid in c.speeches}
+    sections: dict[int, list[int]] = {}
+    for k, v in enumerate(shown):
+        if v.left in family and family[v.left] == family.get(v.right):
+            sections.setdefault(family[v.left], []).append(k)
     parts = [_summary(result), _key()]
     if result.clusters or views:
         parts.append(f"<{heading}>Families</{heading}>")
-        parts.append(_families(result, pair_index, max_families, prefix))
+        parts.append(_families(result, by_id, sections, max_families, prefix))
     else:
         parts.append(f"<{heading}>Speeches</{heading}>")
         parts.append(_speech_table(result, None if max_families is None else 50))
@@ -331,9 +335,9 @@ def _body(result: Result, *, max_pairs: int, max_families: int | None, prefix: s
         if len(shown) < len(views):
             parts.append(
                 f'<p class="note">Showing the {len(shown)} speech pairs with the most copied text out of '
-                f"{len(views)}; every pair and passage is in result.json and copies.csv.</p>"
+                f"{len(views)}; {rest}.</p>"
             )
-        parts.extend(_pair_section(result, docs, v, k, family, prefix) for k, v in enumerate(shown))
+        parts.extend(_pair_section(result, docs, by_id, v, k, family, prefix) for k, v in enumerate(shown))
     return "\n".join(parts)
 
 
@@ -346,7 +350,8 @@ def report(result: Result, *, max_pairs: int = MAX_PAIRS, title: str = "dupspeec
         max_pairs: Most speech pairs drawn side by side, the ones with the most copied text first.
         title: The page title.
     """
-    body = _body(result, max_pairs=max_pairs, max_families=None, prefix="", heading="h2")
+    body = _body(result, max_pairs=max_pairs, max_families=None, prefix="", heading="h2",
+                 rest="every pair and passage is in result.json and copies.csv")
     settings = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in result.settings)
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -372,6 +377,7 @@ def result_html(result: Result, *, max_pairs: int = NOTEBOOK_PAIRS, max_families
     Ids get a per-view prefix so two views in one notebook do not link into each other.
     """
     prefix = f"ds{next(_notebook_ids)}-"
-    body = _body(result, max_pairs=max_pairs, max_families=max_families, prefix=prefix, heading="h4")
+    body = _body(result, max_pairs=max_pairs, max_families=max_families, prefix=prefix, heading="h4",
+                 rest="see result.family(id), result.to_pandas() or dupspeech.html.write_report()")
     return f'<div class="ds"><style>{CSS}</style>{body}</div>'
 
