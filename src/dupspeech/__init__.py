@@ -6,7 +6,8 @@
 """
 
 from .api import cluster, compare, settings, split
-from .config import ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
+from .dedup import Manifest, dedup
+from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import ConfigError, CorpusError, DecodeFailure, DupspeechError, OptionalDependencyError
 from .ingest import iter_corpus, read_corpus
 from .models import (
@@ -27,6 +28,7 @@ from .segment import split_page
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignConfig",
     "Cluster",
     "ClusterConfig",
     "ConfigError",
@@ -38,6 +40,7 @@ __all__ = [
     "DupspeechError",
     "FileRecord",
     "Location",
+    "Manifest",
     "MinHashConfig",
     "OptionalDependencyError",
     "Pair",
@@ -51,6 +54,7 @@ __all__ = [
     "__version__",
     "cluster",
     "compare",
+    "dedup",
     "iter_corpus",
     "read_corpus",
     "settings",
