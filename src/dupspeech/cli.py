@@ -8,6 +8,7 @@ on stdout, so both pipe cleanly. Progress bars are drawn on stderr.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from contextlib import contextmanager
@@ -21,11 +22,12 @@ from rich.table import Table
 from rich.text import Text
 
 from . import api
-from . import dedup as dedup_stage
 from . import html as html_report
 from . import tables
 from .errors import ConfigError, CorpusError, DupspeechError
 from .models import Result
+
+dedup_stage = importlib.import_module(f"{__package__}.dedup")  # the package re-exports dedup(), the function
 
 _STAGES = {
     "read": "reading pages",
