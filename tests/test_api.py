@@ -102,3 +102,14 @@ def test_progress_callback_sees_every_stage():
     seen = set()
     dupspeech.cluster(corpus(), progress=lambda stage, done, total: seen.add(stage))
     assert {"read", "shingle", "minhash", "verify"} <= seen
+
+
+def test_jobs_give_byte_identical_output(seeds_dir):
+    one = dupspeech.cluster(seeds_dir, jobs=1).to_json()
+    assert dupspeech.cluster(seeds_dir, jobs=2).to_json() == one
+    assert dupspeech.cluster(seeds_dir, jobs=3).to_json() == one
+
+
+def test_jobs_validation():
+    with pytest.raises(ConfigError, match="jobs"):
+        dupspeech.cluster(corpus(), jobs=-1)

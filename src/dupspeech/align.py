@@ -293,18 +293,24 @@ def window_candidates(
     as sliding minima, and bucketed with the bands datasketch's ``MinHashLSH`` would use. A bucket spanning more
     than ``max_speeches`` speeches is stock language and gives no pairs.
     """
-    mh = MinHashConfig(num_perm=config.num_perm, seed=seed)
-    sigs, groups = [], []
-    for s, arr in enumerate(seeds):
-        if len(arr):
-            w = window_signatures(arr, config.window, config.stride, mh)
-            sigs.append(w)
-            groups.append(np.full(len(w), s, dtype=np.int64))
+    return pairs_from_windows([window_signatures_of(s, config, seed=seed) for s in seeds], config,
+                              max_speeches=max_speeches)
+
+
+def window_signatures_of(seeds: np.ndarray, config: AlignConfig, *, seed: int) -> np.ndarray:
+    """The passage-window signatures of one speech (``uint32[n_windows, num_perm]``, empty without seeds)."""
+    return window_signatures(seeds, config.window, config.stride, MinHashConfig(num_perm=config.num_perm, seed=seed))
+
+
+def pairs_from_windows(
+    window_sigs: Sequence[np.ndarray], config: AlignConfig, *, max_speeches: int = 50
+) -> set[tuple[int, int]]:
+    """Speech pairs whose windows (``window_sigs[i]`` for speech ``i``) share an LSH bucket."""
+    sigs = [w for w in window_sigs if len(w)]
     if len(sigs) < 2:
         return set()
-    return grouped_pairs(
-        np.concatenate(sigs), np.concatenate(groups), threshold=config.window_threshold, max_groups=max_speeches
-    )
+    groups = np.concatenate([np.full(len(w), s, dtype=np.int64) for s, w in enumerate(window_sigs) if len(w)])
+    return grouped_pairs(np.concatenate(sigs), groups, threshold=config.window_threshold, max_groups=max_speeches)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

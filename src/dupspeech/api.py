@@ -15,6 +15,7 @@ from typing import Union
 import numpy as np
 
 from . import align as align_stage
+from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
@@ -141,6 +142,7 @@ def cluster(
     dates: Mapping[str, str] | None = None,
     order: Iterable[str] | None = None,
     timings: dict | None = None,
+    jobs: int = 1,
     **options,
 ) -> Result:
     """Find recycled speeches in a corpus, and which passages were copied from which.
@@ -154,6 +156,8 @@ def cluster(
         order: File names or speech ids from earliest to latest, when no dates decide.
         timings: A dict to fill with the seconds spent per stage (read, segment, shingle, windows, minhash,
             lsh, verify, families, align), to see where the time goes.
+        jobs: Worker processes for the per-speech and per-pair stages (0 = one per core); the output is the
+            same whatever the number.
         **options: Keyword-only tuning options of :func:`settings` (``threshold``, ``containment``,
             ``shingle``, ``ngram``, ``num_perm``, ``seed``, ...).
 
@@ -174,7 +178,7 @@ def cluster(
     given_dates, ranks = align_stage.caller_dates(dates, order)
     files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress, timings=timings)
     return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates, ranks=ranks,
-                  progress=progress, timings=timings)
+                  progress=progress, timings=timings, jobs=parallel.available_jobs(jobs))
 
 
 def _match(
@@ -190,26 +194,32 @@ def _match(
     progress: Progress | None = None,
     align_pairs: Iterable[tuple[int, int]] = (),
     timings: dict | None = None,
+    jobs: int = 1,
 ) -> Result:
     """Shingle, index, verify, build families and align passages for speeches already split."""
     by_name = {d.name: d for d in docs}
     texts: list[Normalized] = []
     sets: list[np.ndarray] = []
-    for k, s in enumerate(speeches):
-        with _stage(timings, "normalize"):
-            texts.append(speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers))
-        with _stage(timings, "shingle"):
-            sets.append(shingles(texts[-1].text, cfg.shingle))
-        if progress:
-            progress("shingle", k + 1, len(speeches))
+    seeds: list[np.ndarray] = []
+    window_sigs: list[np.ndarray] = []
+    with _stage(timings, "shingle"):
+        chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
+        for part in parallel.fork_map(_prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs):
+            for text, shingle_set, seed_hashes, windows in part:
+                texts.append(text)
+                sets.append(shingle_set)
+                seeds.append(seed_hashes)
+                window_sigs.append(windows)
+    if progress:
+        progress("shingle", len(speeches), len(speeches))
     # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
-        seeds = [align_stage.seeds_of(t.text, cfg.align, seed=cfg.shingle.seed) for t in texts]
-        window_pairs = align_stage.window_candidates(seeds, cfg.align, seed=cfg.minhash.seed)
+        window_pairs = align_stage.pairs_from_windows(window_sigs, cfg.align)
+    del window_sigs
     if progress:
         progress("windows", len(speeches), len(speeches))
-    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress, timings=timings)
+    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress, timings=timings, jobs=jobs)
     with _stage(timings, "families"):
         fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
     ids = [s.id for s in speeches]
@@ -231,7 +241,7 @@ def _match(
             copies = find_copies(
                 speeches, texts, seeds, by_name, dropped, unit,
                 window_pairs | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
-                given_dates=given_dates, ranks=ranks, progress=progress,
+                given_dates=given_dates, ranks=ranks, progress=progress, jobs=jobs,
             )
     return Result(
         files=tuple(files),
@@ -243,6 +253,19 @@ def _match(
         settings=cfg.as_items(),
         documents=tuple(docs),
     )
+
+
+def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
+    """Normalised text, shingle set, alignment seeds and passage-window signatures of some speeches."""
+    speeches, by_name, cfg = state
+    out = []
+    for k in chunk:
+        s = speeches[k]
+        text = speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers)
+        seed_hashes = align_stage.seeds_of(text.text, cfg.align, seed=cfg.shingle.seed)
+        windows = align_stage.window_signatures_of(seed_hashes, cfg.align, seed=cfg.minhash.seed)
+        out.append((text, shingles(text.text, cfg.shingle), seed_hashes, windows))
+    return out
 
 
 def _speech_dates(
@@ -284,19 +307,36 @@ def find_copies(
     given_dates: dict | None = None,
     ranks: dict[str, int] | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> tuple[Copy, ...]:
     """Copied passages between the speech pairs ``cands`` (``i < j``), with direction and boilerplate flags."""
     acfg = cfg.align
     stock = align_stage.stock_flags(seeds, unit, acfg)
-    involved = sorted({x for pair in cands for x in pair})
-    index = {x: align_stage.SeedIndex.build(seeds[x]) for x in involved}
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
-    ranks = ranks or {}
+    ordered = sorted(cands)
+    state = (speeches, texts, seeds, stock, by_name, dates, ranks or {}, acfg)
+    chunks = parallel.chunked(ordered, 8 * jobs) if jobs > 1 else [ordered]
     copies: list[Copy] = []
-    for n, (i, j) in enumerate(sorted(cands)):
-        if progress and (n % 64 == 0 or n + 1 == len(cands)):
-            progress("align", n + 1, len(cands))
-        passages = align_stage.align(index[i], index[j], acfg, stock_a=stock[i])
+    for done, part in enumerate(parallel.fork_map(_align_chunk, chunks, state=state, jobs=jobs)):
+        copies.extend(part)
+        if progress:
+            progress("align", min(len(ordered), (done + 1) * len(chunks[0])), len(ordered))
+    return tuple(copies)
+
+
+def _align_chunk(state, pairs) -> list[Copy]:
+    """Copies for some candidate pairs (see :func:`find_copies`)."""
+    speeches, texts, seeds, stock, by_name, dates, ranks, acfg = state
+    index: dict[int, align_stage.SeedIndex] = {}
+
+    def seed_index(x: int) -> align_stage.SeedIndex:
+        if x not in index:
+            index[x] = align_stage.SeedIndex.build(seeds[x])
+        return index[x]
+
+    copies: list[Copy] = []
+    for i, j in pairs:
+        passages = align_stage.align(seed_index(i), seed_index(j), acfg, stock_a=stock[i])
         boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
         if all(boiler):
             continue  # two speeches that share only stock language: nothing was copied
@@ -318,7 +358,7 @@ def find_copies(
                     boilerplate=is_boiler,
                 )
             )
-    return tuple(copies)
+    return copies
 
 
 def _location(speech: Speech, doc: Document, norm: Normalized, i: int, j: int) -> Location:
@@ -333,6 +373,7 @@ def find_pairs(
     extra: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
     progress: Progress | None = None,
     timings: dict | None = None,
+    jobs: int = 1,
 ) -> list[cluster_stage.Verified]:
     """Candidate pairs from the LSH index (plus ``extra``), verified on the exact shingle sets, in order."""
     keys = [k for k, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles]
@@ -347,12 +388,21 @@ def find_pairs(
         lsh = set(candidate_pairs(sigs, keys, threshold=cfg.cluster.candidate_threshold, seed=cfg.minhash.seed))
     cands = sorted(lsh | set(extra))
     with _stage(timings, "verify"):
-        for n, (i, j) in enumerate(cands):
-            v = cluster_stage.verify_pair(i, j, sets[i], sets[j], cfg.cluster)
-            if v is not None:
-                out.append(v)
-            if progress and (n % 256 == 0 or n + 1 == len(cands)):
-                progress("verify", n + 1, len(cands))
+        chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
+        for part in parallel.fork_map(_verify_chunk, chunks, state=(sets, cfg.cluster), jobs=jobs):
+            out.extend(part)
+    if progress:
+        progress("verify", len(cands), len(cands))
+    return out
+
+
+def _verify_chunk(state, pairs) -> list[cluster_stage.Verified]:
+    sets, config = state
+    out = []
+    for i, j in pairs:
+        v = cluster_stage.verify_pair(i, j, sets[i], sets[j], config)
+        if v is not None:
+            out.append(v)
     return out
 
 

@@ -101,6 +101,11 @@ def _tuning_options(fn):
     return fn
 
 
+def _jobs_option(fn):
+    return click.option("-j", "--jobs", type=int, default=1, show_default=True,
+                        help="Worker processes (0 = one per core); the output does not depend on it.")(fn)
+
+
 def _progress_option(fn):
     return click.option("--progress/--no-progress", default=None,
                         help="Progress bars on stderr [default: on when stderr is a terminal].")(fn)
@@ -127,9 +132,10 @@ def main() -> None:
 @_tuning_options
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
+@_jobs_option
 @_progress_option
 def cluster_cmd(corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed, provenance,
-                progress) -> None:
+                jobs, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file)."""
     with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(
@@ -143,6 +149,7 @@ def cluster_cmd(corpus, as_json, out_dir, quiet, threshold, containment, shingle
             ngram=ngram,
             num_perm=num_perm,
             seed=seed,
+            jobs=jobs,
         )
     written = _write_out(result, out_dir) if out_dir else []
     if as_json:
@@ -299,9 +306,10 @@ def render_comparison(result: Result, console: Console, *, limit: int | None = 1
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
 @_tuning_options
+@_jobs_option
 @_progress_option
 def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
-              num_perm, seed, progress) -> None:
+              num_perm, seed, jobs, progress) -> None:
     """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
 
     CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),
@@ -311,7 +319,7 @@ def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, thresho
     _run(dedup_stage.check_out_dir, out_dir, root, force=force)  # fail before the long part
     with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(api.cluster, corpus, progress=update, threshold=threshold, containment=containment,
-                      shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed)
+                      shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed, jobs=jobs)
     manifest = _run(dedup_stage.dedup, result, out_dir, keep=keep, drop_copied=drop_copied, force=force)
     if as_json:
         click.echo(manifest.to_json(), nl=False)
