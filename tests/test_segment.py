@@ -254,3 +254,18 @@ def test_spans_are_ordered_disjoint_and_map_back(lines, eol):
         kept.update(range(a, b))
     lost = [c for i, c in enumerate(text) if i not in kept and not re.match(r"[\s\u3000>＞\ufeff]", c)]
     assert not lost, lost
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["作者：小六 来源：网友投稿", "本文原地址：<https://example.com/a>", "https://example.com/a", "www.example.com",
+     "ECMS帝国之家，为帝国cms加油！", "演讲稿 会员上传 下载docx", "更新时间:2023-06-15", "…欢迎品鉴!",
+     "以下是为大家整理的", "小编给大家介绍", "阅读：123", "字号：大", "上一篇：某讲话", "版权所有 2024", "© 2024",
+     "责任编辑：王", "发布者：李", "原文链接：x", "下载全文"],
+)
+def test_chrome_lines_pass_the_word_prefilter(line):
+    # the splitter only runs the chrome expressions on lines holding one of these words
+    from dupspeech.segment import _CHROME_RE, _CHROME_WORDS
+
+    assert _CHROME_RE.search(line)
+    assert any(word in line for word in _CHROME_WORDS)

@@ -100,6 +100,12 @@ _FOOTER_START = [
     r"^Public domain$",
 ]
 _SNIPPET_END = ("...", "…", "。。。")
+# Every built-in chrome pattern contains one of these words: lines without any skip the regular expressions.
+_CHROME_WORDS = (
+    "作者", "来源", "出处", "编辑", "发布", "投稿", "地址", "网址", "链接", "http", "www", "ECMS", "帝国", "下载",
+    "时间", "欢迎", "以下是", "小编", "上传", "阅读", "浏览", "点击", "字号", "打印", "收藏", "分享", "关闭", "一篇",
+    "版权", "Copyright", "©",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +163,7 @@ def _is_heading(core: str) -> bool:
 
 def _marker(core: str, max_title: int) -> tuple[str, str] | None:
     """``(marker, title)`` when the line is a speech marker line."""
-    if len(core) > max_title + 16:
+    if len(core) > max_title + 16 or ("篇" not in core and "范文" not in core):
         return None
     m = _LEADING_MARKER.match(core)
     if m:
@@ -205,7 +211,8 @@ class _PageSplitter:
         self.doc = doc
         self.cfg = config
         self.lines = _lines(doc)
-        self.chrome = _compile(_CHROME + list(config.extra_chrome))
+        self.chrome = _CHROME_RE
+        self.extra_chrome = _compile(config.extra_chrome) if config.extra_chrome else None
         self.dropped: list[Dropped] = []
         self.drop_reason: dict[int, str] = {}
 
@@ -268,8 +275,12 @@ class _PageSplitter:
     def _is_chrome(self, core: str) -> bool:
         if len(core) > 240:
             return False
-        if self.chrome.search(core):
+        if any(word in core for word in _CHROME_WORDS) and self.chrome.search(core):
             return True
+        if self.extra_chrome is not None and self.extra_chrome.search(core):
+            return True
+        if "篇" not in core:
+            return False
         # the title of a collection page (``…讲话范文(通用9篇)``), unless it is a speech marker itself
         return bool(_COLLECTION_TITLE.search(core)) and _marker(core, self.cfg.max_title_chars) is None and len(core) <= 60
 
