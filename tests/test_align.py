@@ -200,3 +200,12 @@ def test_compare_texts_files_and_speeches(tmp_path):
     assert any(not c.boilerplate for c in r.copies)
     with pytest.raises(dupspeech.CorpusError, match="no #5"):
         dupspeech.compare(f"{page}#5", str(other))
+
+
+def test_alignment_seeds_are_the_char_shingles():
+    # api reuses the seeds as the shingle set when mode and n agree: they must be the same hashes
+    from dupspeech.config import ShingleConfig
+    from dupspeech.shingle import shingles
+
+    text = normalize(P1 + P2).text
+    assert np.array_equal(np.unique(seeds_of(text, AlignConfig(k=5), seed=7)), shingles(text, ShingleConfig(ngram=5, seed=7)))

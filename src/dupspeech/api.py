@@ -264,7 +264,11 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
         text = speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers)
         seed_hashes = align_stage.seeds_of(text.text, cfg.align, seed=cfg.shingle.seed)
         windows = align_stage.window_signatures_of(seed_hashes, cfg.align, seed=cfg.minhash.seed)
-        out.append((text, shingles(text.text, cfg.shingle), seed_hashes, windows))
+        if cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k and len(seed_hashes):
+            shingle_set = np.unique(seed_hashes)  # the same character k-grams, hashed the same way
+        else:
+            shingle_set = shingles(text.text, cfg.shingle)
+        out.append((text, shingle_set, seed_hashes, windows))
     return out
 
 
