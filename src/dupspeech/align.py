@@ -66,14 +66,33 @@ class SeedIndex:
     order: np.ndarray  # positions sorted by hash
     sorted: np.ndarray  # hashes[order]
     repeats: np.ndarray  # how often the seed at each position occurs in the speech
+    distinct: np.ndarray  # the distinct seeds, sorted
+    rare: np.ndarray  # the distinct seeds that are not stock language, sorted
 
     @classmethod
-    def build(cls, hashes: np.ndarray) -> SeedIndex:
+    def build(cls, hashes: np.ndarray, stock: np.ndarray | None = None) -> SeedIndex:
         order = np.argsort(hashes, kind="stable")
         sorted_hashes = hashes[order]
         left = np.searchsorted(sorted_hashes, hashes, "left")
         right = np.searchsorted(sorted_hashes, hashes, "right")
-        return cls(hashes, order, sorted_hashes, right - left)
+        distinct = np.unique(hashes)
+        rare = np.unique(hashes[~stock]) if stock is not None and len(stock) == len(hashes) else distinct
+        return cls(hashes, order, sorted_hashes, right - left, distinct, rare)
+
+
+def worth_aligning(a: SeedIndex, b: SeedIndex, config: AlignConfig) -> bool:
+    """Whether two speeches can share a passage worth reporting, judged from their distinct seeds.
+
+    A reportable passage of ``min_chars`` shares at least a few seeds that are not stock language, or it is
+    long enough (``boilerplate_chars``) to count as copying even when made of stock language. Most candidate
+    pairs from the window index share only stock language; this check skips them before alignment.
+    """
+    from .cluster import overlap
+
+    need = max(1, (config.min_chars - config.k + 1) // 2)
+    if overlap(a.rare, b.rare) >= need:
+        return True
+    return overlap(a.distinct, b.distinct) >= config.boilerplate_chars - config.k + 1
 
 
 def _seed_pairs(a: SeedIndex | np.ndarray, b: SeedIndex | np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray]:

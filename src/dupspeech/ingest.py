@@ -385,7 +385,11 @@ def _read_file(entry: _Entry, exts: tuple[str, ...], max_bytes: int) -> tuple[Fi
         return _skipped(entry.name, _too_big(entry.size, max_bytes), entry.size), None
     try:
         with open(entry.path, "rb") as fh:
-            data = fh.read(max_bytes + 1)  # + 1: notice a file that grew past the limit since stat
+            # read what stat announced (not max_bytes: that would reserve the whole limit per file), then
+            # whatever the file grew by since, up to one byte past the limit so a file now too big is noticed
+            data = fh.read(min(entry.size, max_bytes) + 1)
+            if len(data) > entry.size:
+                data += fh.read(max_bytes + 1 - len(data))
     except OSError as exc:
         return _skipped(entry.name, f"cannot read: {exc.strerror or exc}", entry.size), None
     if len(data) > max_bytes:
