@@ -62,3 +62,16 @@ def test_config_errors_say_what_to_do(bad):
         ShingleConfig(ngram=0)
     except ConfigError as exc:
         assert "works best around 5" in str(exc)
+
+
+def test_rjieba_gives_jieba_tokens():
+    pytest.importorskip("rjieba")
+    text = "今年面对突如其来的新冠肺炎疫情防控全区各级各部门做了大量的工作保持了零确诊零疑似的成效"
+    assert tokens(text, "word", "rjieba") == tokens(text, "word", "jieba")
+    a = shingles(text, ShingleConfig(mode="word", ngram=3, tokenizer="rjieba"))
+    assert a.tolist() == shingles(text, ShingleConfig(mode="word", ngram=3)).tolist()
+
+
+def test_tokenizer_validation():
+    with pytest.raises(ConfigError, match="tokenizer"):
+        ShingleConfig(tokenizer="pkuseg")

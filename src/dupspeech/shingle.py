@@ -72,14 +72,31 @@ def shingle_hash(tokens: list[str], seed: int) -> int:
     return acc
 
 
-def tokens(text: str, mode: str) -> list[str]:
-    """The tokens of a normalised text: characters, or jieba words (jieba imported on first use)."""
+def tokens(text: str, mode: str, tokenizer: str = "jieba") -> list[str]:
+    """The tokens of a normalised text: characters, or words (the segmenter imported on first use)."""
     if mode == "char":
         return list(text)
-    return _jieba_cut(text)
+    return _word_cut(text, tokenizer)
 
 
-def _jieba_cut(text: str) -> list[str]:
+def resolve_tokenizer(tokenizer: str) -> str:
+    """``"auto"`` becomes ``"rjieba"`` when it is installed (same tokens as jieba, about 20 times faster),
+    else ``"jieba"``."""
+    if tokenizer != "auto":
+        return tokenizer
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return "jieba"
+    return "rjieba"
+
+
+def _word_cut(text: str, tokenizer: str) -> list[str]:
+    if resolve_tokenizer(tokenizer) == "rjieba":
+        from .errors import require
+
+        rjieba = require("rjieba", extra="fast", purpose="tokenizer='rjieba'")
+        return [w for w in rjieba.cut(text) if w.strip()]
     import logging
 
     import jieba
@@ -98,7 +115,7 @@ def token_hashes(text: str, config: ShingleConfig) -> np.ndarray:
         for i in wide:  # characters beyond the BMP are rare; hash them one by one
             out[i] = token_hash(chr(int(cps[i])), config.seed)
         return out
-    words = _jieba_cut(text)
+    words = _word_cut(text, config.tokenizer)
     cache: dict[str, int] = {}
     return np.fromiter(
         (cache[w] if w in cache else cache.setdefault(w, token_hash(w, config.seed)) for w in words),
