@@ -24,10 +24,12 @@ from .models import (
     Speech,
 )
 from .segment import split_page
+from .store import AddReport, Index
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddReport",
     "AlignConfig",
     "Cluster",
     "ClusterConfig",
@@ -39,6 +41,7 @@ __all__ = [
     "Dropped",
     "DupspeechError",
     "FileRecord",
+    "Index",
     "Location",
     "Manifest",
     "MinHashConfig",

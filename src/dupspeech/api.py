@@ -195,8 +195,13 @@ def _match(
     align_pairs: Iterable[tuple[int, int]] = (),
     timings: dict | None = None,
     jobs: int = 1,
+    prepared: list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> Result:
-    """Shingle, index, verify, build families and align passages for speeches already split."""
+    """Shingle, index, verify, build families and align passages for speeches already split.
+
+    ``prepared`` gives, per speech, what :func:`_prepare_chunk` would compute (an :class:`~dupspeech.Index`
+    passes what it stored), so nothing is shingled again.
+    """
     by_name = {d.name: d for d in docs}
     texts: list[Normalized] = []
     sets: list[np.ndarray] = []
@@ -204,7 +209,9 @@ def _match(
     window_sigs: list[np.ndarray] = []
     with _stage(timings, "shingle"):
         chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
-        for part in parallel.fork_map(_prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs):
+        parts = [prepared] if prepared is not None else parallel.fork_map(
+            _prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs)
+        for part in parts:
             for text, shingle_set, seed_hashes, windows in part:
                 texts.append(text)
                 sets.append(shingle_set)
@@ -335,12 +342,15 @@ def _align_chunk(state, pairs) -> list[Copy]:
 
     def seed_index(x: int) -> align_stage.SeedIndex:
         if x not in index:
-            index[x] = align_stage.SeedIndex.build(seeds[x])
+            index[x] = align_stage.SeedIndex.build(seeds[x], stock[x])
         return index[x]
 
     copies: list[Copy] = []
     for i, j in pairs:
-        passages = align_stage.align(seed_index(i), seed_index(j), acfg, stock_a=stock[i])
+        a_index, b_index = seed_index(i), seed_index(j)
+        if not align_stage.worth_aligning(a_index, b_index, acfg):
+            continue
+        passages = align_stage.align(a_index, b_index, acfg, stock_a=stock[i])
         boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
         if all(boiler):
             continue  # two speeches that share only stock language: nothing was copied

@@ -106,6 +106,63 @@ def _jobs_option(fn):
                         help="Worker processes (0 = one per core); the output does not depend on it.")(fn)
 
 
+def _index_option(fn, *, help: str | None = None):
+    return click.option("--index", "index_location", default=None, metavar="PATH|URL",
+                        help=help or "The index: an SQLite file (speeches.db) or redis://host:port/db.")(fn)
+
+
+def _scale_options(fn):
+    """``cluster``'s options for an index instead of a corpus, and for the Dask engine."""
+    fn = click.option("--workers", type=int, default=2, show_default=True,
+                      help="Worker processes of the local Dask cluster (--engine dask without --scheduler).")(fn)
+    fn = click.option("--scheduler", default=None, metavar="ADDRESS",
+                      help="A running Dask scheduler (tcp://host:8786) for --engine dask.")(fn)
+    fn = click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                      help="Run here (local) or on Dask workers (dask); the result is the same.")(fn)
+    return _index_option(fn, help="Cluster everything in this index (SQLite file or redis://host:port/db) "
+                                  "instead of reading CORPUS.")
+
+
+_TUNING = ("threshold", "containment", "shingle", "ngram", "num_perm", "seed")
+
+
+def _given(ctx: click.Context, names: tuple[str, ...] = _TUNING) -> dict:
+    """The options the user typed (not their defaults): an index keeps its own settings otherwise."""
+    from click.core import ParameterSource
+
+    return {n: ctx.params[n] for n in names
+            if n in ctx.params and ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)}
+
+
+def _cluster_runner(ctx: click.Context, corpus, index_location, engine, scheduler, workers):
+    """What ``cluster`` runs: the local pipeline on CORPUS, the Dask engine on CORPUS, or an index."""
+    if (corpus is None) == (index_location is None):
+        raise _UsageError("give CORPUS (a folder or file) or --index PATH|URL, not both"
+                          if corpus else "give CORPUS (a folder or file) or --index PATH|URL")
+    if engine != "dask" and (scheduler or ctx.get_parameter_source("workers").name != "DEFAULT"):
+        raise _UsageError("--scheduler and --workers are options of --engine dask")
+    if index_location is not None:
+        if engine == "dask":
+            raise _UsageError("--engine dask runs on a corpus; an index is clustered locally (drop --engine)")
+        given = _given(ctx)
+
+        def from_index(location, *, progress, provenance, jobs, **_):
+            from .store import Index
+
+            with Index(location, create=False, **given) as index:
+                return index.cluster(progress=progress, provenance=provenance, jobs=jobs)
+
+        return from_index, index_location
+    if engine == "dask":
+        def on_dask(source, *, progress, jobs, **options):
+            from . import engine_dask
+
+            return engine_dask.cluster(source, scheduler=scheduler, n_workers=workers, **options)
+
+        return on_dask, corpus
+    return api.cluster, corpus
+
+
 def _progress_option(fn):
     return click.option("--progress/--no-progress", default=None,
                         help="Progress bars on stderr [default: on when stderr is a terminal].")(fn)
@@ -124,7 +181,7 @@ def main() -> None:
 
 
 @main.command("cluster")
-@click.argument("corpus", type=click.Path(exists=True, path_type=str))
+@click.argument("corpus", type=click.Path(exists=True, path_type=str), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result (contract version 1) on stdout.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Write result.json, speeches/clusters/pairs/copies.csv (UTF-8 with BOM) and report.html here.")
@@ -133,14 +190,20 @@ def main() -> None:
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
 @_jobs_option
+@_scale_options
 @_progress_option
-def cluster_cmd(corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed, provenance,
-                jobs, progress) -> None:
-    """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file)."""
-    with _progress_bar(_show_progress(progress, quiet)) as update:
+@click.pass_context
+def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed,
+                provenance, jobs, index_location, engine, scheduler, workers, progress) -> None:
+    """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
+
+    With --index instead of CORPUS, cluster everything in that index without reading the pages again.
+    """
+    runner, source = _cluster_runner(ctx, corpus, index_location, engine, scheduler, workers)
+    with _progress_bar(_show_progress(progress, quiet) and engine == "local") as update:
         result = _run(
-            api.cluster,
-            corpus,
+            runner,
+            source,
             progress=update,
             provenance=provenance,
             threshold=threshold,
@@ -416,3 +479,125 @@ def _copy_lines(copies, *, limit: int) -> list[str]:
     if len(ranked) > limit:
         out.append(f"... and {len(ranked) - limit} more (use --json or --out for all)")
     return out
+
+
+# --- the persistent index --------------------------------------------------------------------------------------
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build and keep a persistent index of speeches (an SQLite file, or Redis to share it).
+
+    Pages are added once; adding a folder again adds only new or changed files. Then `dupspeech query` checks
+    new pages against it and `dupspeech cluster --index` clusters all of it without reading the pages again.
+    """
+
+
+@index_group.command("add")
+@click.argument("corpus", type=click.Path(exists=True, path_type=str))
+@_index_option
+@_tuning_options
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout and no progress bars.")
+@_progress_option
+@click.pass_context
+def index_add_cmd(ctx, corpus, index_location, threshold, containment, shingle, ngram, num_perm, seed, quiet,
+                  progress) -> None:
+    """Add the pages in CORPUS to the index (created if missing), in one transaction.
+
+    Files already indexed with the same content are left alone; a changed file replaces its old version. Tuning
+    options fix the settings of a new index; an existing index refuses settings that change what it stores.
+    """
+    if index_location is None:
+        raise _UsageError("--index PATH|URL is required: the index to add to (e.g. --index speeches.db)")
+    from .store import Index
+
+    index = _run(Index, index_location, **_given(ctx))
+    with index, _progress_bar(_show_progress(progress, quiet)) as update:
+        report = _run(index.add, corpus, progress=update)
+    if not quiet:
+        click.echo(f"{report} -> {index_location}")
+
+
+@index_group.command("remove")
+@click.argument("files", nargs=-1, required=True)
+@_index_option
+def index_remove_cmd(files, index_location) -> None:
+    """Take FILES out of the index (names as indexed, e.g. site/page.txt, or the paths they were read from)."""
+    if index_location is None:
+        raise _UsageError("--index PATH|URL is required: the index to remove from")
+    from .store import Index
+
+    with _run(Index, index_location, create=False) as index:
+        removed = _run(index.remove, files)
+    click.echo(f"removed {len(removed)} file{'' if len(removed) == 1 else 's'} from {index_location}")
+
+
+@index_group.command("list")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the files as JSON (the JSON contract's files).")
+def index_list_cmd(index_location, as_json) -> None:
+    """List the files in the index, with their status (read or skipped, and why)."""
+    if index_location is None:
+        raise _UsageError("--index PATH|URL is required: the index to list")
+    from .store import Index
+
+    with _run(Index, index_location, create=False) as index:
+        result = Result(files=tuple(index.files()), speeches=(), pairs=(), clusters=())
+    if as_json:
+        click.echo(result.to_json(), nl=False)
+        return
+    table = Table(title=Text(f"{index_location}: {len(result.files)} files"), title_justify="left")
+    for col in ("file", "status", "encoding", "bytes", "reason"):
+        table.add_column(col, overflow="fold")
+    for f in result.files:
+        table.add_row(Text(f.file), f.status, f.encoding or "", str(f.size), Text(f.reason or ""))
+    Console().print(table)
+
+
+@main.command("query")
+@click.argument("file", type=click.Path(exists=True, path_type=str))
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the same contract as cluster).")
+@click.option("--threshold", type=float, default=api._CLUSTER.threshold, show_default=True,
+              help="Exact Jaccard similarity at which two speeches are the same speech.")
+@click.option("--containment", type=float, default=api._CLUSTER.containment, show_default=True,
+              help="Share of a speech found in another at which it is a truncated copy.")
+@click.option("--provenance/--no-provenance", default=True, show_default=True,
+              help="Align passages to show which paragraphs were copied from where.")
+@click.pass_context
+def query_cmd(ctx, file, index_location, as_json, threshold, containment, provenance) -> None:
+    """Which indexed speeches each speech in FILE (a page or a folder) recycles, and what it copied from where.
+
+    The speeches of FILE are named query/<name>#k; nothing is added to the index.
+    """
+    if index_location is None:
+        raise _UsageError("--index PATH|URL is required: the index to query (build it with dupspeech index add)")
+    from .store import Index
+
+    with _run(Index, index_location, create=False, **_given(ctx, ("threshold", "containment"))) as index:
+        result = _run(index.query, file, provenance=provenance)
+    if as_json:
+        click.echo(result.to_json(), nl=False)
+    else:
+        render_query(result, Console())
+
+
+def render_query(result: Result, console: Console) -> None:
+    """Per speech of the query: the indexed speeches it recycles, and the passages it shares with them."""
+    speeches = {s.id: s for s in result.speeches}
+    for s in (s for s in result.speeches if s.id.startswith("query/")):
+        pairs = [p for p in result.pairs if p.a == s.id]
+        copies = [c for c in result.copies if s.id in (c.source.speech, c.target.speech) and not c.boilerplate]
+        head = f"{s.id} L{s.span.start_line}-{s.span.end_line} {s.title or '(no title)'}: "
+        if not pairs and not copies:
+            console.print(Text(head + "nothing recycled from the index"))
+            continue
+        console.print(Text(head + f"recycles {len(pairs)} indexed speech{'' if len(pairs) == 1 else 'es'}, "
+                           f"{len(copies)} shared passage{'' if len(copies) == 1 else 's'}", style="bold"))
+        for p in pairs:
+            other = speeches[p.b]
+            what = "the same speech" if p.relation == "near_duplicate" else "a truncated copy (containment)"
+            console.print(Text(f"  {p.b} L{other.span.start_line}-{other.span.end_line} {other.title}: {what}, "
+                               f"Jaccard {p.jaccard:.2f}"))
+        for line in _copy_lines(copies, limit=10):
+            console.print(Text(f"  copied: {line}"))

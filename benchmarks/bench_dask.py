@@ -1,0 +1,174 @@
+"""The Dask engine: time against the number of workers, and memory per worker against the corpus size.
+
+For every corpus size and worker count a fresh ``LocalCluster`` (worker processes, one thread each, as
+``engine_dask.local_cluster`` starts it) is started in a child process; the clock runs from the call of
+``engine_dask.cluster`` to its result, with the cluster already up and dupspeech imported on the workers (the
+start-up is reported apart). Each run checks that its result is byte-identical to the local engine's. Memory
+is the peak resident set (``VmHWM``) of each worker process, and of the driver.
+
+Usage::
+
+    python benchmarks/bench_dask.py                                # 2MB and 8MB, 1 and 2 workers
+    python benchmarks/bench_dask.py --sizes 2MB,8MB,16MB --workers 1,2,4 --repeat 2 --out dask.json
+
+Corpora are made by ``benchmarks/generate.py`` (seed 1) and cached in ``--cache-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "bench"
+MIB = 1024 * 1024
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process in bytes (``VmHWM``)."""
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", text, re.M).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def rss() -> int:
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def reset_peak() -> None:
+    """Lower the peak to the current RSS (Linux), so a worker's peak counts only the run."""
+    import gc
+
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def corpus_dir(size: str, seed: int, cache: Path) -> Path:
+    from benchmarks.generate import generate_corpus
+
+    out = cache / f"corpus-{size}-seed{seed}"
+    if not (out / "truth.json").is_file():
+        generate_corpus(out, seed=seed, size=size, force=True)
+    return out
+
+
+def child(spec: dict) -> dict:
+    """One measurement, in its own process so that the driver's peak belongs to this run alone."""
+    import distributed
+
+    import dupspeech
+    from dupspeech import engine_dask
+
+    corpus, workers = spec["corpus"], spec["workers"]
+    started = time.perf_counter()
+    with engine_dask.local_cluster(workers) as cluster, distributed.Client(cluster) as client:
+        client.run(engine_dask._warm)
+        client.run(reset_peak)
+        baseline = client.run(rss)
+        start_up = time.perf_counter() - started
+        timings: dict = {}
+        t0 = time.perf_counter()
+        result = engine_dask.cluster(corpus, scheduler=cluster.scheduler_address, timings=timings)
+        seconds = time.perf_counter() - t0
+        peaks = client.run(peak_rss)
+    out = {
+        "workers": workers,
+        "seconds": seconds,
+        "start_up_seconds": start_up,
+        "stages": timings,
+        "worker_peak_bytes": sorted(peaks.values()),
+        "worker_baseline_bytes": sorted(baseline.values()),
+        "driver_peak_bytes": peak_rss(),
+        "speeches": len(result.speeches),
+        "copies": len(result.copies),
+    }
+    if spec.get("check", True):
+        t0 = time.perf_counter()
+        local = dupspeech.cluster(corpus)
+        out["local_seconds"] = time.perf_counter() - t0
+        out["identical_to_local"] = local.to_json() == result.to_json()
+    return out
+
+
+def local_child(spec: dict) -> dict:
+    """The local engine alone, for the reference time and peak memory."""
+    import dupspeech
+
+    t0 = time.perf_counter()
+    dupspeech.cluster(spec["corpus"], jobs=spec.get("jobs", 1))
+    return {"seconds": time.perf_counter() - t0, "peak_bytes": peak_rss(), "jobs": spec.get("jobs", 1)}
+
+
+def run_child(spec: dict) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
+                          cwd=ROOT)
+    if proc.returncode:
+        raise RuntimeError(f"child failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def markdown(report: dict) -> str:
+    lines = ["| corpus | engine | workers | seconds | start-up s | peak RSS per worker (MiB) | worker RSS before (MiB)"
+             " | driver peak (MiB) | identical |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for size, entry in report["sizes"].items():
+        for ref in entry["local"]:
+            lines.append(f"| {size} ({entry['bytes'] / MIB:.1f} MiB) | local | jobs {ref['jobs']} | "
+                         f"{ref['seconds']:.2f} | - | - | - | {ref['peak_bytes'] / MIB:.0f} | - |")
+        for run in entry["dask"]:
+            peaks = " / ".join(f"{p / MIB:.0f}" for p in run["worker_peak_bytes"])
+            base = " / ".join(f"{p / MIB:.0f}" for p in run["worker_baseline_bytes"])
+            lines.append(f"| {size} | dask | {run['workers']} | {run['seconds']:.2f} | {run['start_up_seconds']:.1f} "
+                         f"| {peaks} | {base} | {run['driver_peak_bytes'] / MIB:.0f} | "
+                         f"{'yes' if run.get('identical_to_local') else 'NO'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="2MB,8MB", help="corpus sizes, comma-separated (default 2MB,8MB)")
+    ap.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default 1,2)")
+    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each measurement; the fastest is reported (default 1; use more on a busy machine)")
+    ap.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"where corpora are cached ({DEFAULT_CACHE})")
+    ap.add_argument("--out", help="also write every measurement to this JSON file")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(local_child(spec) if spec.get("local") else child(spec)))
+        return 0
+    report: dict = {"cpus": os.cpu_count(), "sizes": {}}
+    for size in args.sizes.split(","):
+        corpus = corpus_dir(size, args.seed, Path(args.cache_dir))
+        total = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file() and p.name != "truth.json")
+        entry: dict = {"bytes": total, "local": [], "dask": []}
+        entry["local"].append(min((run_child({"corpus": str(corpus), "local": True, "jobs": 1})
+                                   for _ in range(args.repeat)), key=lambda r: r["seconds"]))
+        for workers in (int(w) for w in args.workers.split(",")):
+            run = min((run_child({"corpus": str(corpus), "workers": workers}) for _ in range(args.repeat)),
+                      key=lambda r: r["seconds"])
+            entry["dask"].append(run)
+            print(f"{size}: {workers} workers {run['seconds']:.2f} s, identical: {run['identical_to_local']}",
+                  file=sys.stderr)
+        report["sizes"][size] = entry
+    print(markdown(report))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
