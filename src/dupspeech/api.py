@@ -61,17 +61,33 @@ def settings(
     num_perm: int = _MINHASH.num_perm,
     seed: int = _MINHASH.seed,
     fold_numbers: bool = _SHINGLE.fold_numbers,
+    tokenizer: str = _SHINGLE.tokenizer,
     min_shingles: int = _CLUSTER.min_shingles,
     align: AlignConfig | None = None,
 ) -> Settings:
-    """Build validated :class:`Settings` from the flat keyword options the API and CLI take."""
+    """Build validated :class:`Settings` from the flat keyword options the API and CLI take.
+
+    Args:
+        threshold: Exact Jaccard at which two speeches are near-duplicates (0.6, see docs/defaults.md).
+        containment: Share of the smaller speech inside the larger for a truncated copy (0.8).
+        candidate_threshold: Jaccard the speech LSH index is tuned for (0.25, or ``threshold`` if lower).
+        shingle: ``"char"`` (character n-grams) or ``"word"`` (word n-grams).
+        ngram: Shingle length; 5 for char, 3 for word.
+        num_perm: MinHash permutations (128).
+        seed: MinHash seed (1); the same input and seed give byte-identical output.
+        fold_numbers: Match every number as a placeholder (on).
+        tokenizer: Word segmenter in word mode: ``"jieba"``, ``"rjieba"`` or ``"auto"``.
+        min_shingles: Speeches with fewer shingles take no part in pairs (30).
+        align: Passage alignment options (:class:`AlignConfig`).
+    """
     if ngram is None:
         ngram = 5 if shingle == "char" else 3
     if candidate_threshold is None:
         candidate_threshold = min(_CLUSTER.candidate_threshold, threshold)
     return Settings(
         segment=SegmentConfig(),
-        shingle=ShingleConfig(mode=shingle, ngram=ngram, fold_numbers=fold_numbers),  # type: ignore[arg-type]
+        shingle=ShingleConfig(mode=shingle, ngram=ngram, fold_numbers=fold_numbers,  # type: ignore[arg-type]
+                              tokenizer=tokenizer),
         minhash=MinHashConfig(num_perm=num_perm, seed=seed),
         cluster=ClusterConfig(
             threshold=threshold,
