@@ -40,7 +40,7 @@ from . import api
 from .cluster import families as families_of
 from .config import ClusterConfig, Settings
 from .errors import ConfigError, require
-from .index import lsh_params
+from .index import bucket_pairs, lsh_params
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, Pair, Result, Speech
 from .normalize import Normalized
@@ -148,20 +148,7 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) ->
     ordered = packed[order]
     bucket = np.empty(len(keys), dtype=np.int64)
     bucket[order] = np.cumsum(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]) - 1
-    member = _distinct(bucket * span + gids)
-    mb, mg = member // span, member % span
-    starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
-    sizes = np.diff(np.r_[starts, len(member)])
-    ok = sizes >= 2
-    if max_groups is not None:
-        ok &= sizes <= max_groups
-    found = [np.zeros(0, dtype=np.int64)]
-    for m in np.unique(sizes[ok]).tolist():
-        sel = starts[ok & (sizes == m)]
-        block = mg[sel[:, None] + np.arange(m)]
-        x, y = np.triu_indices(m, 1)
-        found.append(block[:, x].ravel() * span + block[:, y].ravel())
-    pairs = _distinct(np.concatenate(found))
+    pairs = _distinct(bucket_pairs(bucket, gids, span, max_groups=max_groups))
     return np.stack([pairs // span, pairs % span], axis=1)
 
 

@@ -117,22 +117,33 @@ def grouped_pairs(
     span = int(groups.max()) + 1
     found: list[np.ndarray] = []
     for band in range(b):
-        keys = _band_keys(sigs, band, r)
-        _, bucket = np.unique(keys, return_inverse=True)
-        # distinct (bucket, group) memberships, sorted by bucket then group
-        member = np.unique(bucket.astype(np.int64) * span + groups)
-        mb, mg = member // span, member % span
-        starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
-        sizes = np.diff(np.r_[starts, len(member)])
-        ok = sizes >= 2
-        if max_groups is not None:
-            ok &= sizes <= max_groups
-        for m in np.unique(sizes[ok]).tolist():
-            sel = starts[ok & (sizes == m)]
-            block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
-            x, y = np.triu_indices(m, 1)
-            found.append(block[:, x].ravel() * span + block[:, y].ravel())
-    if not found:
-        return set()
+        _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
+        found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
     uniq = np.unique(np.concatenate(found))
     return set(zip((uniq // span).tolist(), (uniq % span).tolist()))
+
+
+def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None) -> np.ndarray:
+    """Pairs of distinct groups that share a bucket, encoded ``g * span + h`` with ``g < h`` (may repeat).
+
+    Args:
+        bucket: Bucket id of each row.
+        groups: Group of each row, in ``[0, span)``.
+        span: One more than the largest group.
+        max_groups: Buckets spanning more groups than this give no pairs (stock language).
+    """
+    # distinct (bucket, group) memberships, sorted by bucket then group
+    member = np.unique(bucket.astype(np.int64) * span + groups)
+    mb, mg = member // span, member % span
+    starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
+    sizes = np.diff(np.r_[starts, len(member)])
+    ok = sizes >= 2
+    if max_groups is not None:
+        ok &= sizes <= max_groups
+    found = [np.zeros(0, dtype=np.int64)]
+    for m in np.unique(sizes[ok]).tolist():
+        sel = starts[ok & (sizes == m)]
+        block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
+        x, y = np.triu_indices(m, 1)
+        found.append(block[:, x].ravel() * span + block[:, y].ravel())
+    return np.concatenate(found)
