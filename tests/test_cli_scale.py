@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -79,21 +77,6 @@ def test_cluster_on_dask_equals_local():
     assert res.stdout == invoke("cluster", EXAMPLES, "--json").stdout
 
 
-def test_index_on_redis():
-    redis = pytest.importorskip("redis")
-    where = os.environ.get("DUPSPEECH_TEST_REDIS", "127.0.0.1:6390")
-    host, _, port = where.rpartition(":")
-    client = redis.Redis(host=host or "127.0.0.1", port=int(port), socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError:
-        pytest.skip(f"no redis-server at {where} (.ci/run starts one on port 6390)")
-    name = f"dupspeech-cli-{uuid.uuid4().hex[:10]}"
-    url = f"redis://{host or '127.0.0.1'}:{port}/0?name={name}"
-    try:
-        assert invoke("index", "add", EXAMPLES, "--index", url).exit_code == 0
-        assert invoke("cluster", "--index", url, "--json").stdout == invoke("cluster", EXAMPLES, "--json").stdout
-    finally:
-        keys = list(client.scan_iter(match=f"{name}*".encode()))
-        if keys:
-            client.delete(*keys)
+def test_index_on_redis(redis_url):
+    assert invoke("index", "add", EXAMPLES, "--index", redis_url).exit_code == 0
+    assert invoke("cluster", "--index", redis_url, "--json").stdout == invoke("cluster", EXAMPLES, "--json").stdout
