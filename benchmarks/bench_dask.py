@@ -72,7 +72,8 @@ def child(spec: dict) -> dict:
 
     corpus, workers = spec["corpus"], spec["workers"]
     started = time.perf_counter()
-    with engine_dask.local_cluster(workers) as cluster, distributed.Client(cluster) as client:
+    with engine_dask.local_cluster(workers, memory_limit=spec.get("memory_limit", "auto")) as cluster, \
+            distributed.Client(cluster) as client:
         client.run(engine_dask._warm)
         client.run(reset_peak)
         baseline = client.run(rss)
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="runs of each measurement; the fastest is reported (default 1; use more on a busy machine)")
     ap.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"where corpora are cached ({DEFAULT_CACHE})")
     ap.add_argument("--out", help="also write every measurement to this JSON file")
+    ap.add_argument("--memory-limit", default="auto",
+                    help="memory budget of each worker (Dask spills to disk past 60%% of it; default: Dask's auto)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -158,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         entry["local"].append(min((run_child({"corpus": str(corpus), "local": True, "jobs": 1})
                                    for _ in range(args.repeat)), key=lambda r: r["seconds"]))
         for workers in (int(w) for w in args.workers.split(",")):
-            run = min((run_child({"corpus": str(corpus), "workers": workers}) for _ in range(args.repeat)),
+            spec = {"corpus": str(corpus), "workers": workers, "memory_limit": args.memory_limit}
+            run = min((run_child(spec) for _ in range(args.repeat)),
                       key=lambda r: r["seconds"])
             entry["dask"].append(run)
             print(f"{size}: {workers} workers {run['seconds']:.2f} s, identical: {run['identical_to_local']}",

@@ -240,20 +240,26 @@ def _flags(common: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return common[pos] == seeds
 
 
-def local_cluster(n_workers: int):
+def local_cluster(n_workers: int, *, memory_limit: str | int | None = "auto"):
     """A ``LocalCluster`` of ``n_workers`` processes with one thread each, tuned for this pipeline.
 
     Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` so that freed memory goes back to the system
     at once. Any explicit trim threshold turns off glibc's adaptive mmap threshold, so each large temporary
     numpy array of shingling is mapped and unmapped again: the per-partition stage ran about twice as slow
     (0.90 s against 0.49 s on 2 MB). The workers started here leave the variable unset.
+
+    ``memory_limit`` is each worker's budget (Dask's ``"auto"``: the machine's memory shared by the workers);
+    past 60 % of it Dask spills partitions to disk, and a worker past 95 % is restarted. Spilling does not
+    bound the memory the tasks themselves use: with 320 MiB per worker a 8 MB corpus got a worker restarted
+    and the run failed (see docs/scale.md).
     """
     import dask
     import distributed
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=None, silence_logs=logging.ERROR,
+                                        memory_limit=memory_limit)
 
 
 def _warm() -> None:
@@ -269,6 +275,8 @@ def cluster(
     scheduler: str | None = None,
     n_workers: int = 2,
     partitions: int | None = None,
+    partition_chars: int = 1_000_000,
+    memory_limit: str | int | None = "auto",
     provenance: bool = True,
     dates: Mapping[str, str] | None = None,
     order: Iterable[str] | None = None,
@@ -283,7 +291,12 @@ def cluster(
         scheduler: Address of a running Dask scheduler (``tcp://host:8786``); its workers need dupspeech
             installed. Without it a local cluster of ``n_workers`` processes is started and stopped.
         n_workers: Worker processes of the local cluster (ignored with ``scheduler``).
-        partitions: Partitions of the pages (default: two per worker).
+        partitions: Partitions of the pages (default: two per worker, and more for a large corpus so that none
+            holds more than ``partition_chars`` characters).
+        partition_chars: Largest partition, in characters, when ``partitions`` is not given; a task holds one
+            or two partitions, so this bounds a task's memory.
+        memory_limit: Memory budget of each worker of the local cluster (ignored with ``scheduler``, where the
+            workers' own ``--memory-limit`` applies); Dask spills to disk past 60 % of it.
         provenance, dates, order, timings: As for :func:`dupspeech.cluster` (``timings`` has the stages start,
             read, prepare, shuffle, verify, families, stock and align).
         connect_timeout: Seconds to wait for ``scheduler`` to answer.
@@ -321,12 +334,15 @@ def cluster(
                                   " tcp://host:8786 and check that it is running") from None
             cluster_obj = None
         else:
-            cluster_obj = local_cluster(n_workers)
+            cluster_obj = local_cluster(n_workers, memory_limit=memory_limit)
             client = distributed.Client(cluster_obj)
         client.run(_warm)  # import dupspeech (numpy, datasketch, ...) on every worker once, up front
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
-        return _run(client, files, docs, cfg, partitions or 2 * workers, workers, provenance=provenance,
+        if partitions is None:
+            total = sum(len(d.text) for d in docs)
+            partitions = max(2 * workers, -(-total // max(1, partition_chars)))
+        return _run(client, files, docs, cfg, partitions, workers, provenance=provenance,
                     given_dates=given_dates, ranks=ranks, timings=timings)
     finally:
         client.close()
