@@ -35,7 +35,6 @@ import numpy as np
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .index import grouped_pairs
 from .minhash import window_signatures
-from .normalize import Normalized
 from .shingle import combine, token_hashes
 
 
@@ -303,19 +302,6 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
     return flags
 
 
-def window_candidates(
-    seeds: Sequence[np.ndarray], config: AlignConfig, *, seed: int, max_speeches: int = 50
-) -> set[tuple[int, int]]:
-    """Speech pairs ``(i, j)``, ``i < j``, with passage windows that collide in a MinHash LSH index.
-
-    Windows hold ``window`` seed positions every ``stride`` positions; their signatures are computed at once
-    as sliding minima, and bucketed with the bands datasketch's ``MinHashLSH`` would use. A bucket spanning more
-    than ``max_speeches`` speeches is stock language and gives no pairs.
-    """
-    return pairs_from_windows([window_signatures_of(s, config, seed=seed) for s in seeds], config,
-                              max_speeches=max_speeches)
-
-
 def window_signatures_of(seeds: np.ndarray, config: AlignConfig, *, seed: int) -> np.ndarray:
     """The passage-window signatures of one speech (``uint32[n_windows, num_perm]``, empty without seeds)."""
     return window_signatures(seeds, config.window, config.stride, MinHashConfig(num_perm=config.num_perm, seed=seed))
@@ -404,8 +390,3 @@ def direction(
         first = rank_a < rank_b
         return first, f"order given by the caller: {a if first else b} first"
     return None
-
-
-def map_passage(norm: Normalized, i: int, j: int) -> tuple[int, int]:
-    """Original ``[start, end)`` of normalised ``[i, j)``."""
-    return norm.original_range(i, j)

@@ -77,24 +77,6 @@ def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
     return block.view(np.dtype((np.void, block.dtype.itemsize * r))).ravel()
 
 
-def band_buckets(sigs: np.ndarray, *, threshold: float) -> Iterator[np.ndarray]:
-    """Rows that share a whole LSH band, bucket by bucket (vectorised banding, datasketch's bands and rows).
-
-    Two rows share a bucket exactly when datasketch's ``MinHashLSH`` with the same threshold would return one
-    for a query with the other.
-    """
-    n, num_perm = sigs.shape
-    b, r = lsh_params(threshold, num_perm)
-    for band in range(b):
-        keys = _band_keys(sigs, band, r)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-            yield order[start : start + size]
-
-
 def grouped_pairs(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None
 ) -> set[tuple[int, int]]:
