@@ -91,3 +91,11 @@ def test_to_pandas_says_how_to_install(result, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(OptionalDependencyError, match=r"pip install 'dupspeech\[pandas\]'"):
         result.to_pandas()
+
+
+def test_csv_cells_that_excel_would_run_are_quoted(tmp_path):
+    rows = [{"a": "=HYPERLINK(\"http://x\")", "b": "-1+2", "c": "@SUM(A1)", "d": "同志们：", "e": True, "f": 3}]
+    path = tables.write_csv(rows, ("a", "b", "c", "d", "e", "f"), tmp_path / "t.csv")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row == {"a": "'=HYPERLINK(\"http://x\")", "b": "'-1+2", "c": "'@SUM(A1)", "d": "同志们：", "e": "true", "f": "3"}

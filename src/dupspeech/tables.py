@@ -159,14 +159,32 @@ def rows(result: Result) -> dict[str, list[dict]]:
     }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: booleans as ``true``/``false``; corpus text that Excel would run as a formula gets a ``'``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # CSV injection: a scraped page may start a line with =cmd|...
+    return value
+
+
 def write_csv(table: list[dict], columns: tuple[str, ...], path: str | os.PathLike[str]) -> Path:
-    """Write rows to ``path`` as CSV in UTF-8 with a BOM (Excel-friendly); booleans as ``true``/``false``."""
+    """Write rows to ``path`` as CSV in UTF-8 with a BOM (Excel-friendly).
+
+    Booleans are written ``true``/``false``; a text cell starting with ``= + - @`` (or a tab or carriage
+    return) is prefixed with ``'`` so that Excel shows it as text instead of running it as a formula.
+    """
     path = Path(path)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="raise")
         writer.writeheader()
         for row in table:
-            writer.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()})
+            writer.writerow({k: _cell(v) for k, v in row.items()})
     return path
 
 
