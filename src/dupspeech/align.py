@@ -293,13 +293,15 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         return []
     values, counts = np.unique(np.concatenate(uniq), return_counts=True)
     common = values[counts >= config.boilerplate_units]
+    return [stock_positions(common, s) for s in seeds]
+
+
+def stock_positions(common: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Per position of ``seeds``, whether its seed is in ``common`` (sorted stock-language seeds)."""
     if len(common) == 0:
-        return [np.zeros(len(s), dtype=bool) for s in seeds]
-    flags = []
-    for s in seeds:
-        pos = np.minimum(np.searchsorted(common, s), len(common) - 1)
-        flags.append(common[pos] == s)
-    return flags
+        return np.zeros(len(seeds), dtype=bool)
+    pos = np.minimum(np.searchsorted(common, seeds), len(common) - 1)
+    return common[pos] == seeds
 
 
 def window_signatures_of(seeds: np.ndarray, config: AlignConfig, *, seed: int) -> np.ndarray:

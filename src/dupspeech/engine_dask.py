@@ -214,7 +214,7 @@ def _align(part_a: _Part, part_b: _Part, off_a: int, off_b: int, same: bool, pai
     seeds = [s for p, _ in parts for s in p.seeds]
     docs = {d.name: d for p, _ in parts for d in p.docs}
     dropped = [d for p, _ in parts for d in p.dropped]
-    stock = [_flags(common, s) for s in seeds]
+    stock = [align_stage.stock_positions(common, s) for s in seeds]
     dates = api._speech_dates(speeches, docs, dropped, given_dates)
     state = (speeches, texts, seeds, stock, docs, dates, ranks, cfg.align)
     n_a = len(part_a.speeches)
@@ -230,14 +230,6 @@ def _align(part_a: _Part, part_b: _Part, off_a: int, off_b: int, same: bool, pai
         x, y = gid[c.source.speech], gid[c.target.speech]
         out.append((min(x, y), max(x, y), c))
     return out
-
-
-def _flags(common: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """Per position, whether the seed there is stock language (as ``align.stock_flags``)."""
-    if len(common) == 0:
-        return np.zeros(len(seeds), dtype=bool)
-    pos = np.minimum(np.searchsorted(common, seeds), len(common) - 1)
-    return common[pos] == seeds
 
 
 def local_cluster(n_workers: int, *, memory_limit: str | int | None = "auto"):
