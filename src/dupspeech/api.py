@@ -142,12 +142,17 @@ def read_and_split(
         if progress:
             progress("read", len(files), 0)
     if not docs:
-        where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the texts given"
-        if not files:
-            raise CorpusError(f"no .txt or .md pages found in {where}; give a folder of scraped pages")
-        reasons = "; ".join(f"{f.file}: {f.reason}" for f in files[:5])
-        raise CorpusError(f"none of the {len(files)} files in {where} could be read ({reasons})")
+        raise unreadable(source, files)
     return files, docs, speeches, dropped
+
+
+def unreadable(source: Source, files: list[FileRecord]) -> CorpusError:
+    """The error for a corpus of which no file could be read, saying why for the first few."""
+    where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the texts given"
+    if not files:
+        return CorpusError(f"no .txt or .md pages found in {where}; give a folder of scraped pages")
+    reasons = "; ".join(f"{f.file}: {f.reason}" for f in files[:5])
+    return CorpusError(f"none of the {len(files)} files in {where} could be read ({reasons})")
 
 
 def cluster(

@@ -316,7 +316,7 @@ def cluster(
             if doc is not None:
                 docs.append(doc)
     if not docs:
-        api.read_and_split(source, cfg.segment)  # raises the same CorpusError as a local run
+        raise api.unreadable(source, files)  # the same CorpusError as a local run
     with api._stage(timings, "start"):
         if scheduler:
             try:
