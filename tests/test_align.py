@@ -8,10 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dupspeech
-from dupspeech.align import Passage, _seed_pairs, align, parse_date, seeds_of
+from dupspeech import _jit
+from dupspeech.align import Passage, _seed_pairs, align, align_pairs, parse_date, seeds_of
 from dupspeech.config import AlignConfig
 from dupspeech.errors import ConfigError
 from dupspeech.normalize import normalize
+from dupspeech.report import result_to_json
+from dupspeech.shingle import combine
 
 CFG = AlignConfig()
 
@@ -209,3 +212,82 @@ def test_alignment_seeds_are_the_char_shingles():
 
     text = normalize(P1 + P2).text
     assert np.array_equal(np.unique(seeds_of(text, AlignConfig(k=5), seed=7)), shingles(text, ShingleConfig(ngram=5, seed=7)))
+
+
+# --- the compiled kernel (align_pairs with numba) against the numpy path, pair by pair ------------------------
+
+needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
+
+
+def both_paths(seeds, stock, pairs, cfg=CFG):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "1")
+        compiled = align_pairs(seeds, stock, pairs, cfg)
+        mp.setenv("DUPSPEECH_JIT", "0")
+        reference = align_pairs(seeds, stock, pairs, cfg)
+    return compiled, reference
+
+
+def edited_copies(draw_ints, base_len, n_speeches):
+    """Speeches made from one base sequence by deleting, inserting, replacing and moving stretches."""
+    rng = np.random.default_rng(draw_ints)
+    base = rng.integers(0, 400, base_len)
+    out = [base]
+    for _ in range(n_speeches - 1):
+        s = out[rng.integers(0, len(out))].copy()
+        for _ in range(rng.integers(0, 6)):
+            kind, at = rng.integers(0, 4), int(rng.integers(0, max(1, len(s))))
+            width = int(rng.integers(1, 60))
+            if kind == 0:
+                s = np.delete(s, np.s_[at : at + width])
+            elif kind == 1:
+                s = np.insert(s, at, rng.integers(0, 400, width))
+            elif kind == 2:
+                s[at : at + width] = rng.integers(0, 400, len(s[at : at + width]))
+            else:
+                s = np.concatenate([s[at:], s[:at]])
+        out.append(s)
+    out.append(rng.integers(0, 30, base_len // 2))  # an unrelated speech of few distinct seeds (repeats)
+    return [combine(x.astype(np.uint64), 2) if len(x) >= 2 else x.astype(np.uint64) for x in out]
+
+
+@needs_numba
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.integers(2, 5), st.floats(0, 0.5),
+       st.sampled_from([CFG, AlignConfig(min_chars=10, gap=5, indel=20, max_occurrences=2, boilerplate_chars=30)]))
+def test_kernel_equals_numpy_path(seed, base_len, n, stock_share, cfg):
+    seeds = edited_copies(seed, base_len, n)
+    rng = np.random.default_rng(seed + 1)
+    stock = [rng.random(len(s)) < stock_share for s in seeds]
+    if rng.random() < 0.5:  # stock language in long stretches, as real boilerplate comes
+        stock = [np.repeat(rng.random(len(s) // 25 + 1) < stock_share, 25)[: len(s)] for s in seeds]
+    pairs = [(i, j) for i in range(len(seeds)) for j in range(len(seeds)) if i != j] + [(0, 0)]
+    compiled, reference = both_paths(seeds, stock, pairs, cfg)
+    assert compiled == reference
+
+
+@needs_numba
+def test_kernel_finds_the_passages_the_numpy_path_finds():
+    texts = [P1 + P2 + P3, OTHER + P2 + "同志们：" + P1, P4 + OTHER, P3 + P4 + P1 + P2, ""]
+    seeds = [seeds_of(normalize(t).text, CFG) for t in texts]
+    stock = [np.zeros(len(s), dtype=bool) for s in seeds]
+    pairs = [(0, 1), (0, 2), (0, 3), (1, 3), (2, 3), (3, 3), (0, 4), (4, 1)]
+    compiled, reference = both_paths(seeds, stock, pairs)
+    assert compiled == reference
+    assert [len(p) for p in compiled] == [2, 0, 2, 2, 1, 1, 0, 0]
+
+
+@needs_numba
+def test_cluster_output_is_the_same_with_and_without_the_kernels(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    from benchmarks.generate import generate_corpus
+
+    generate_corpus(tmp_path / "corpus", seed=3, families=6)
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("DUPSPEECH_JIT", flag)
+        results.append(dupspeech.cluster(tmp_path / "corpus"))
+    assert len(results[0].copies) > 20  # the corpus has copies to find, so the comparison means something
+    assert result_to_json(results[0]) == result_to_json(results[1])

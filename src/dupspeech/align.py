@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .index import grouped_pairs
 from .minhash import window_signatures
@@ -392,3 +393,411 @@ def direction(
         first = rank_a < rank_b
         return first, f"order given by the caller: {a if first else b} first"
     return None
+
+
+# --- the compiled path: every candidate pair of a chunk in one call -------------------------------------------
+
+
+def align_pairs(
+    seeds: Sequence[np.ndarray],
+    stock: Sequence[np.ndarray],
+    pairs: Sequence[tuple[int, int]],
+    config: AlignConfig,
+) -> list[list[Passage]]:
+    """Passages of each pair ``(i, j)`` of speeches (``seeds[i]`` against ``seeds[j]``, stock flags of ``i``).
+
+    The same as :func:`worth_aligning` then :func:`align` on each pair (``[]`` for a pair not worth aligning),
+    computed by one compiled kernel over all pairs when numba is enabled (:mod:`dupspeech._jit`), else pair by
+    pair with numpy. The tests check the two give the same passages.
+    """
+    if not pairs:
+        return []
+    if not _jit.enabled():
+        built: dict[int, SeedIndex] = {}
+
+        def index_of(x: int) -> SeedIndex:
+            if x not in built:
+                built[x] = SeedIndex.build(seeds[x], stock[x])
+            return built[x]
+
+        out: list[list[Passage]] = []
+        for i, j in pairs:
+            a, b = index_of(i), index_of(j)
+            out.append(align(a, b, config, stock_a=stock[i]) if worth_aligning(a, b, config) else [])
+        return out
+    used = sorted({x for pair in pairs for x in pair})
+    slot = {x: s for s, x in enumerate(used)}
+    lengths = np.fromiter((len(seeds[x]) for x in used), dtype=np.int64, count=len(used))
+    offsets = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.concatenate([np.asarray(seeds[x], dtype=np.uint64) for x in used]) if used else np.zeros(0, np.uint64)
+    flags = np.concatenate([np.asarray(stock[x], dtype=np.bool_) for x in used])
+    pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
+    order, ordered, repeats = _sort_within(flat, offsets)
+    c = config
+    need = max(1, (c.min_chars - c.k + 1) // 2)
+    which, a0, a1, b0, b1, sim, is_stock = _align_kernel(
+        flat, offsets, order, ordered, repeats, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars, float(c.min_similarity),
+        c.max_occurrences, c.boilerplate_chars, need,
+    )
+    found: list[list[Passage]] = [[] for _ in pairs]
+    for t, x0, x1, y0, y1, s, st in zip(which.tolist(), a0.tolist(), a1.tolist(), b0.tolist(), b1.tolist(),
+                                        sim.tolist(), is_stock.tolist()):
+        found[t].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
+    return found
+
+
+@_jit.njit
+def _sort_within(flat, offsets):  # pragma: no cover - compiled (the numpy path is SeedIndex.build)
+    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), the sorted hashes, and how
+    often the seed at each position occurs in the speech."""
+    order = np.empty(len(flat), dtype=np.int32)
+    ordered = np.empty(len(flat), dtype=np.uint64)
+    repeats = np.empty(len(flat), dtype=np.int32)
+    for s in range(len(offsets) - 1):
+        lo, hi = offsets[s], offsets[s + 1]
+        o = np.argsort(flat[lo:hi], kind="mergesort")
+        order[lo:hi] = o.astype(np.int32)
+        ordered[lo:hi] = flat[lo:hi][o]
+        x = lo
+        while x < hi:
+            ex = x + 1
+            while ex < hi and ordered[ex] == ordered[x]:
+                ex += 1
+            for q in range(x, ex):
+                repeats[lo + order[q]] = ex - x
+            x = ex
+    return order, ordered, repeats
+
+
+@_jit.njit
+def _grow(arr, size):  # pragma: no cover - compiled
+    if size <= len(arr):
+        return arr
+    bigger = np.empty(max(size, 2 * len(arr)), dtype=arr.dtype)
+    bigger[: len(arr)] = arr
+    return bigger
+
+
+@_jit.njit
+def _align_kernel(flat, offsets, order, ordered, rep, flags, pa, pb, k, gap, indel, min_chars, min_sim, max_occ, boiler_chars,
+                  need):  # pragma: no cover - compiled; tested against align() pair by pair
+    """Passages of every pair ``(pa[t], pb[t])``: ``(pair, a0, a1, b0, b1, similarity, stock)`` as arrays."""
+    cap = 1024
+    o_pair = np.empty(cap, np.int64)
+    o_a0 = np.empty(cap, np.int64)
+    o_a1 = np.empty(cap, np.int64)
+    o_b0 = np.empty(cap, np.int64)
+    o_b1 = np.empty(cap, np.int64)
+    o_sim = np.empty(cap, np.float64)
+    o_st = np.empty(cap, np.bool_)
+    n_out = 0
+    table_of = -1
+    mask = 0
+    t_used = np.zeros(1, np.bool_)
+    t_key = np.empty(1, np.uint64)
+    t_start = np.empty(1, np.int64)
+    t_count = np.empty(1, np.int64)
+    t_rare = np.empty(1, np.bool_)
+    for t in range(len(pa)):
+        sa, sb = pa[t], pb[t]
+        la, lb = offsets[sa], offsets[sb]
+        na, nb = offsets[sa + 1] - la, offsets[sb + 1] - lb
+        if na == 0 or nb == 0:
+            continue
+        ha = flat[la : la + na]
+        hb = flat[lb : lb + nb]
+        oa = order[la : la + na]
+        ob = order[lb : lb + nb]
+        sa_ = ordered[la : la + na]  # sorted copies: the merge reads memory in order
+        sb_ = ordered[lb : lb + nb]
+        fa = flags[la : la + na]
+        fb = flags[lb : lb + nb]
+        if sa != table_of:
+            # A's distinct seeds in an open-addressing table, built once for the run of pairs that share A
+            # (pairs come sorted by A): each pair then costs one pass over B's sorted seeds and a probe each
+            table_of = sa
+            size = 1
+            while size < 2 * na:
+                size *= 2
+            mask = size - 1
+            t_used = np.zeros(size, np.bool_)
+            t_key = np.empty(size, np.uint64)
+            t_start = np.empty(size, np.int64)
+            t_count = np.empty(size, np.int64)
+            t_rare = np.empty(size, np.bool_)
+            x = 0
+            while x < na:
+                hx = sa_[x]
+                ex = x + 1
+                while ex < na and sa_[ex] == hx:
+                    ex += 1
+                rare_x = False
+                for q in range(x, ex):
+                    if not fa[oa[q]]:
+                        rare_x = True
+                        break
+                h = np.int64(hx & np.uint64(mask))
+                while t_used[h]:
+                    h = (h + 1) & mask
+                t_used[h], t_key[h], t_start[h], t_count[h], t_rare[h] = True, hx, x, ex - x, rare_x
+                x = ex
+        # pass 1, shared seeds (for worth_aligning); pass 2, only for pairs worth aligning, the seed pairs
+        common = 0
+        common_rare = 0
+        y = 0
+        while y < nb:
+            hy = sb_[y]
+            ey = y + 1
+            while ey < nb and sb_[ey] == hy:
+                ey += 1
+            h = np.int64(hy & np.uint64(mask))
+            while t_used[h] and t_key[h] != hy:
+                h = (h + 1) & mask
+            if t_used[h]:
+                common += 1
+                if t_rare[h]:
+                    for q in range(y, ey):
+                        if not fb[ob[q]]:
+                            common_rare += 1
+                            break
+            y = ey
+        if common_rare < need and common < boiler_chars - k + 1:
+            continue  # worth_aligning: only stock language, or nothing, in common
+        # the same text: one passage end to end (less any stock language at its ends)
+        same = na == nb
+        if same:
+            for q in range(na):
+                if ha[q] != hb[q]:
+                    same = False
+                    break
+        p_a0 = np.empty(8, np.int64)
+        p_a1 = np.empty(8, np.int64)
+        p_b0 = np.empty(8, np.int64)
+        p_b1 = np.empty(8, np.int64)
+        p_sim = np.empty(8, np.float64)
+        p_st = np.empty(8, np.bool_)
+        n_p = 0
+        if same:
+            ii = np.arange(na)
+            seg_lo, seg_hi, seg_st = _stock_segments_kernel(ii, fa, k, min_chars, boiler_chars)
+            for g in range(len(seg_lo)):
+                ok, x0, x1, y0, y1, s = _passage_kernel(ii[seg_lo[g] : seg_hi[g]], ii[seg_lo[g] : seg_hi[g]],
+                                                       k, min_chars, min_sim)
+                if ok:
+                    p_a0, p_a1, p_b0, p_b1 = _grow(p_a0, n_p + 1), _grow(p_a1, n_p + 1), _grow(p_b0, n_p + 1), \
+                        _grow(p_b1, n_p + 1)
+                    p_sim, p_st = _grow(p_sim, n_p + 1), _grow(p_st, n_p + 1)
+                    p_a0[n_p], p_a1[n_p], p_b0[n_p], p_b1[n_p], p_sim[n_p], p_st[n_p] = x0, x1, y0, y1, s, seg_st[g]
+                    n_p += 1
+            keep = np.arange(n_p)
+        else:
+            # runs of seeds on one diagonal, straight from the matches: a seed pair (i, j) with a neighbour
+            # (i +- 1, j +- 1) is what align() keeps, so a run is a maximal diagonal stretch of two or more
+            # matching positions, each seed occurring at most max_occ times in either speech
+            ra = rep[la : la + na]
+            rb = rep[lb : lb + nb]
+            r_i0 = np.empty(16, np.int64)
+            r_d = np.empty(16, np.int64)
+            r_n = np.empty(16, np.int64)
+            nr = 0
+            y = 0
+            while y < nb:
+                hy = sb_[y]
+                ey = y + 1
+                while ey < nb and sb_[ey] == hy:
+                    ey += 1
+                h = np.int64(hy & np.uint64(mask))
+                while t_used[h] and t_key[h] != hy:
+                    h = (h + 1) & mask
+                if t_used[h] and t_count[h] <= max_occ and ey - y <= max_occ:
+                    for q in range(t_start[h], t_start[h] + t_count[h]):
+                        i = np.int64(oa[q])
+                        for r in range(y, ey):
+                            j = np.int64(ob[r])
+                            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ra[i - 1] <= max_occ \
+                                    and rb[j - 1] <= max_occ:
+                                continue  # not the start of its run
+                            n = 1
+                            while i + n < na and j + n < nb and ha[i + n] == hb[j + n] and ra[i + n] <= max_occ \
+                                    and rb[j + n] <= max_occ:
+                                n += 1
+                            if n >= 2:
+                                if nr == len(r_i0):
+                                    r_i0, r_d, r_n = _grow(r_i0, nr + 1), _grow(r_d, nr + 1), _grow(r_n, nr + 1)
+                                r_i0[nr], r_d[nr], r_n[nr] = i, j - i, n
+                                nr += 1
+                y = ey
+            if nr == 0:
+                continue
+            by_start = np.argsort(r_i0[:nr] * (nb + 1) + (r_i0[:nr] + r_d[:nr]))
+            # chain runs in order of their start in A (see align())
+            ch_a = np.empty(nr, np.int64)
+            ch_b = np.empty(nr, np.int64)
+            ch_n = np.zeros(nr, np.int64)
+            run_chain = np.empty(nr, np.int64)
+            active = np.empty(nr, np.int64)
+            n_active = 0
+            n_ch = 0
+            for q in range(nr):
+                r = by_start[q]
+                i0 = r_i0[r]
+                j0 = i0 + r_d[r]
+                n = r_n[r]
+                w = 0
+                for z in range(n_active):
+                    if ch_a[active[z]] >= i0 - indel - 1:
+                        active[w] = active[z]
+                        w += 1
+                n_active = w
+                best = -1
+                best_d = 0
+                best_len = 0
+                for z in range(n_active):
+                    c = active[z]
+                    di = i0 - ch_a[c]
+                    dj = j0 - ch_b[c]
+                    if 0 < di and 0 < dj and ((di <= gap + 1 and dj <= gap + 1)
+                                              or (min(di, dj) <= gap + 1 and max(di, dj) <= indel + 1)):
+                        dd = abs(di - dj)
+                        if best < 0 or dd < best_d or (dd == best_d and ch_n[c] > best_len):
+                            best, best_d, best_len = c, dd, ch_n[c]
+                if best < 0:
+                    best = n_ch
+                    n_ch += 1
+                    active[n_active] = best
+                    n_active += 1
+                ch_a[best] = i0 + n - 1
+                ch_b[best] = j0 + n - 1
+                ch_n[best] += 1
+                run_chain[q] = best
+            # the runs of each chain, in the order they were chained
+            first = np.zeros(n_ch + 1, np.int64)
+            for c in range(n_ch):
+                first[c + 1] = first[c] + ch_n[c]
+            fill = first[:n_ch].copy()
+            runs_of = np.empty(nr, np.int64)
+            for q in range(nr):
+                c = run_chain[q]
+                runs_of[fill[c]] = by_start[q]
+                fill[c] += 1
+            for c in range(n_ch):
+                lo, hi = first[c], first[c + 1]
+                if hi - lo == 1 and r_n[runs_of[lo]] + k - 1 < min_chars:
+                    continue
+                total = 0
+                for q in range(lo, hi):
+                    total += r_n[runs_of[q]]
+                ii = np.empty(total, np.int64)
+                jj = np.empty(total, np.int64)
+                w = 0
+                for q in range(lo, hi):
+                    r = runs_of[q]
+                    for z in range(r_n[r]):
+                        ii[w] = r_i0[r] + z
+                        jj[w] = r_i0[r] + r_d[r] + z
+                        w += 1
+                seg_lo, seg_hi, seg_st = _stock_segments_kernel(ii, fa, k, min_chars, boiler_chars)
+                for g in range(len(seg_lo)):
+                    ok, x0, x1, y0, y1, s = _passage_kernel(ii[seg_lo[g] : seg_hi[g]], jj[seg_lo[g] : seg_hi[g]],
+                                                           k, min_chars, min_sim)
+                    if ok:
+                        p_a0, p_a1, p_b0, p_b1 = _grow(p_a0, n_p + 1), _grow(p_a1, n_p + 1), \
+                            _grow(p_b0, n_p + 1), _grow(p_b1, n_p + 1)
+                        p_sim, p_st = _grow(p_sim, n_p + 1), _grow(p_st, n_p + 1)
+                        p_a0[n_p], p_a1[n_p], p_b0[n_p], p_b1[n_p] = x0, x1, y0, y1
+                        p_sim[n_p], p_st[n_p] = s, seg_st[g]
+                        n_p += 1
+            keep = _drop_overlaps_kernel(p_a0[:n_p], p_a1[:n_p], p_b0[:n_p], p_b1[:n_p])
+        size = n_out + len(keep)
+        o_pair, o_a0, o_a1, o_b0, o_b1 = _grow(o_pair, size), _grow(o_a0, size), _grow(o_a1, size), \
+            _grow(o_b0, size), _grow(o_b1, size)
+        o_sim, o_st = _grow(o_sim, size), _grow(o_st, size)
+        for q in keep:
+            o_pair[n_out], o_a0[n_out], o_a1[n_out], o_b0[n_out], o_b1[n_out] = t, p_a0[q], p_a1[q], p_b0[q], p_b1[q]
+            o_sim[n_out], o_st[n_out] = p_sim[q], p_st[q]
+            n_out += 1
+    return (o_pair[:n_out], o_a0[:n_out], o_a1[:n_out], o_b0[:n_out], o_b1[:n_out], o_sim[:n_out],
+            o_st[:n_out])
+
+
+@_jit.njit
+def _stock_segments_kernel(ii, stock, k, min_chars, boiler_chars):  # pragma: no cover - compiled
+    """:func:`_stock_segments` as arrays ``(lo, hi, is_stock)``."""
+    n = len(ii)
+    lo = np.empty(n + 2, np.int64)
+    hi = np.empty(n + 2, np.int64)
+    st = np.empty(n + 2, np.bool_)
+    if n == 0 or not (stock[ii[0]] or stock[ii[n - 1]]):
+        lo[0], hi[0], st[0] = 0, n, False
+        return lo[:1], hi[:1], st[:1]
+    g = 0
+    start = 0
+    pos = 0
+    while pos < n:
+        if not stock[ii[pos]]:
+            pos += 1
+            continue
+        run_end = pos
+        while run_end + 1 < n and stock[ii[run_end + 1]]:
+            run_end += 1
+        at_end = pos == 0 or run_end == n - 1
+        length = ii[run_end] + k - ii[pos]
+        if at_end and length <= boiler_chars and (length >= min_chars or (pos == 0 and run_end == n - 1)):
+            if pos > start:
+                lo[g], hi[g], st[g] = start, pos, False
+                g += 1
+            lo[g], hi[g], st[g] = pos, run_end + 1, True
+            g += 1
+            start = run_end + 1
+        pos = run_end + 1
+    if start < n:
+        lo[g], hi[g], st[g] = start, n, False
+        g += 1
+    return lo[:g], hi[:g], st[:g]
+
+
+@_jit.njit
+def _passage_kernel(ii, jj, k, min_chars, min_sim):  # pragma: no cover - compiled
+    """:func:`_passage`: ``(ok, a0, a1, b0, b1, similarity)``."""
+    a0, a1, b0, b1 = ii[0], ii[len(ii) - 1] + k, jj[0], jj[len(jj) - 1] + k
+    len_a, len_b = a1 - a0, b1 - b0
+    if min(len_a, len_b) < min_chars:
+        return False, a0, a1, b0, b1, 0.0
+    cov_a = k
+    cov_b = k
+    for q in range(1, len(ii)):
+        cov_a += min(ii[q] - ii[q - 1], k)
+        cov_b += min(jj[q] - jj[q - 1], k)
+    sim = (cov_a + cov_b) / (len_a + len_b)
+    if sim < min_sim:
+        return False, a0, a1, b0, b1, sim
+    return True, a0, a1, b0, b1, sim
+
+
+@_jit.njit
+def _drop_overlaps_kernel(a0, a1, b0, b1):  # pragma: no cover - compiled
+    """:func:`_drop_overlaps`: indices of the passages kept, sorted by ``(a0, b0)``."""
+    n = len(a0)
+    # stable sorts from the last key to the first give Python's sort by (-(a1 - a0), a0, b0)
+    idx = np.argsort(b0, kind="mergesort")
+    idx = idx[np.argsort(a0[idx], kind="mergesort")]
+    idx = idx[np.argsort(-(a1[idx] - a0[idx]), kind="mergesort")]
+    kept = np.empty(n, np.int64)
+    n_kept = 0
+    for p in idx:
+        clash = False
+        for z in range(n_kept):
+            q = kept[z]
+            oa = min(a1[p], a1[q]) - max(a0[p], a0[q])
+            ob = min(b1[p], b1[q]) - max(b0[p], b0[q])
+            if oa > (a1[p] - a0[p]) / 2 or ob > (b1[p] - b0[p]) / 2:
+                clash = True
+                break
+        if not clash:
+            kept[n_kept] = p
+            n_kept += 1
+    kept = kept[:n_kept]
+    kept = kept[np.argsort(b0[kept], kind="mergesort")]
+    return kept[np.argsort(a0[kept], kind="mergesort")]

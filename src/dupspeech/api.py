@@ -359,19 +359,10 @@ def find_copies(
 def _align_chunk(state, pairs) -> list[Copy]:
     """Copies for some candidate pairs (see :func:`find_copies`)."""
     speeches, texts, seeds, stock, by_name, dates, ranks, acfg = state
-    index: dict[int, align_stage.SeedIndex] = {}
-
-    def seed_index(x: int) -> align_stage.SeedIndex:
-        if x not in index:
-            index[x] = align_stage.SeedIndex.build(seeds[x], stock[x])
-        return index[x]
-
     copies: list[Copy] = []
-    for i, j in pairs:
-        a_index, b_index = seed_index(i), seed_index(j)
-        if not align_stage.worth_aligning(a_index, b_index, acfg):
+    for (i, j), passages in zip(pairs, align_stage.align_pairs(seeds, stock, pairs, acfg)):
+        if not passages:
             continue
-        passages = align_stage.align(a_index, b_index, acfg, stock_a=stock[i])
         boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
         if all(boiler):
             continue  # two speeches that share only stock language: nothing was copied
