@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import dupspeech
 from dupspeech import _jit
-from dupspeech.align import Passage, _seed_pairs, align, align_pairs, parse_date, seeds_of
+from dupspeech.align import Passage, _seed_pairs, align, align_pairs, parse_date, seeds_of, stock_flags
 from dupspeech.config import AlignConfig
 from dupspeech.errors import ConfigError
 from dupspeech.normalize import normalize
@@ -291,3 +291,17 @@ def test_cluster_output_is_the_same_with_and_without_the_kernels(monkeypatch, tm
         results.append(dupspeech.cluster(tmp_path / "corpus"))
     assert len(results[0].copies) > 20  # the corpus has copies to find, so the comparison means something
     assert result_to_json(results[0]) == result_to_json(results[1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=8), st.integers(2, 4))
+def test_stock_flags_compiled_equals_numpy(raw, units_needed):
+    seeds = [np.array(x, dtype=np.uint64) for x in raw]  # small values: zero and repeats occur
+    units = [k // 2 for k in range(len(seeds))]  # pairs of speeches form one unit, as a family does
+    cfg = AlignConfig(boilerplate_units=units_needed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "0")
+        expected = stock_flags(seeds, units, cfg)
+        mp.setenv("DUPSPEECH_JIT", "1")
+        got = stock_flags(seeds, units, cfg)
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]

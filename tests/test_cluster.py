@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dupspeech.cluster import Verified, families, overlap, verify_pair
+from dupspeech.cluster import Verified, families, overlap, verify_many, verify_pair
 from dupspeech.config import ClusterConfig
 
 CFG = ClusterConfig(threshold=0.6, containment=0.8, min_shingles=1)
@@ -103,3 +104,17 @@ def test_all_pairs_oracle_on_random_sets():
             assert v.jaccard == jac
         else:
             assert jac < 0.6 and max(len(a & b) / len(a), len(a & b) / len(b)) < 0.8
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_verify_many_equals_verify_pair(jit, monkeypatch):
+    monkeypatch.setenv("DUPSPEECH_JIT", jit)
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 2**63, 400, dtype=np.uint64)
+    sets = [np.unique(base[rng.integers(0, 400, rng.integers(0, 500))]) for _ in range(25)]
+    sets.append(np.zeros(0, dtype=np.uint64))
+    cfg = ClusterConfig(threshold=0.5, containment=0.7, min_shingles=10)
+    pairs = [(i, j) for i in range(len(sets)) for j in range(len(sets)) if i != j]
+    expected = [v for i, j in pairs if (v := verify_pair(i, j, sets[i], sets[j], cfg)) is not None]
+    assert verify_many(pairs, sets, cfg) == expected
+    assert {v.relation for v in expected} == {"near_duplicate", "containment"}  # both kinds are exercised

@@ -8,6 +8,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dupspeech import _jit
 from dupspeech.config import MinHashConfig
 from dupspeech.errors import ConfigError
 from dupspeech.index import candidate_pairs
@@ -95,9 +96,10 @@ def test_window_signatures_equal_per_window_signatures(values, shape):
     assert n_windows == 1 or (n_windows - 1) * stride + window >= n  # the last window reaches the end
 
 
+@pytest.mark.parametrize("jit", ["1", "0"])
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31), st.sampled_from([0.3, 0.5, 0.8]))
-def test_numpy_banding_finds_exactly_what_datasketch_lsh_finds(seed, threshold):
+@given(seed=st.integers(0, 2**31), threshold=st.sampled_from([0.3, 0.5, 0.8]))
+def test_numpy_banding_finds_exactly_what_datasketch_lsh_finds(jit, seed, threshold):
     from dupspeech.index import grouped_pairs
 
     rng = np.random.default_rng(seed)
@@ -113,4 +115,26 @@ def test_numpy_banding_finds_exactly_what_datasketch_lsh_finds(seed, threshold):
     for k, sig in enumerate(sigs):
         m = MinHash(num_perm=64, seed=1, hashvalues=sig, scheme="affine32", permutations=(np.ones(64, np.uint32), np.zeros(64, np.uint32)))
         expected |= {(min(k, o), max(k, o)) for o in lsh.query(m) if o != k}
-    assert grouped_pairs(sigs, np.arange(12), threshold=threshold) == expected
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)  # the compiled kernel and the numpy path, each against datasketch
+        assert grouped_pairs(sigs, np.arange(12), threshold=threshold) == expected
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([None, 2, 3]), st.sampled_from([0, 3, 2**64 - 1]))
+def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups, key_mask):
+    """Rows of one speech and of others, many sharing band values; the kernel keeps only ``key_mask`` bits of
+    its band hashes, so with a small mask unequal band keys collide and must be told apart value by value."""
+    from dupspeech.index import _grouped_pairs_kernel, grouped_pairs, lsh_params
+
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 3, (40, 32)).astype(np.uint32)  # few values: many buckets of several rows
+    groups = rng.integers(0, 9, 40)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "0")
+        expected = grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups)
+    b, r = lsh_params(0.5, 32)
+    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, b, r, -1 if max_groups is None else max_groups,
+                                  np.uint64(key_mask))
+    assert {(int(c) // 9, int(c) % 9) for c in codes} == expected

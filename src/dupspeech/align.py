@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
+from .cluster import count_common
 from .index import grouped_pairs
 from .minhash import window_signatures
 from .shingle import combine, token_hashes
@@ -294,6 +295,9 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         return []
     values, counts = np.unique(np.concatenate(uniq), return_counts=True)
     common = values[counts >= config.boilerplate_units]
+    if _jit.enabled() and len(common):
+        table, mask = _hash_set(common)
+        return [_members(table, mask, np.asarray(s, dtype=np.uint64)) for s in seeds]
     return [stock_positions(common, s) for s in seeds]
 
 
@@ -303,6 +307,45 @@ def stock_positions(common: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         return np.zeros(len(seeds), dtype=bool)
     pos = np.minimum(np.searchsorted(common, seeds), len(common) - 1)
     return common[pos] == seeds
+
+
+def _hash_set(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """An open-addressing table of distinct ``uint64`` values (load at most 1/2; slot 0 value marks empty, so a
+    zero value is kept in a slot of its own at the end) for :func:`_members`."""
+    size = 1 << max(4, int(2 * len(values) - 1).bit_length())
+    table = np.zeros(size + 1, dtype=np.uint64)
+    _fill(table, size - 1, np.asarray(values, dtype=np.uint64))
+    return table, size - 1
+
+
+@_jit.njit
+def _fill(table, mask, values):  # pragma: no cover - compiled; tested through stock_flags
+    for v in values:
+        if v == 0:
+            table[mask + 1] = 1  # zero is present
+            continue
+        h = np.int64(v & np.uint64(mask))
+        while table[h] != 0 and table[h] != v:
+            h = (h + 1) & mask
+        table[h] = v
+
+
+@_jit.njit
+def _members(table, mask, seeds):  # pragma: no cover - compiled; tested through stock_flags
+    """Per position, whether ``seeds[i]`` is in the table: the compiled twin of :func:`stock_positions`."""
+    out = np.zeros(len(seeds), np.bool_)
+    for i in range(len(seeds)):
+        v = seeds[i]
+        if v == 0:
+            out[i] = table[mask + 1] == 1
+            continue
+        h = np.int64(v & np.uint64(mask))
+        while table[h] != 0:
+            if table[h] == v:
+                out[i] = True
+                break
+            h = (h + 1) & mask
+    return out
 
 
 def window_signatures_of(seeds: np.ndarray, config: AlignConfig, *, seed: int) -> np.ndarray:
@@ -434,11 +477,11 @@ def align_pairs(
     flags = np.concatenate([np.asarray(stock[x], dtype=np.bool_) for x in used])
     pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
     pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
-    order, ordered, repeats = _sort_within(flat, offsets)
+    order, ordered, repeats, distinct, d_off, rare, r_off = _sort_within(flat, offsets, flags)
     c = config
     need = max(1, (c.min_chars - c.k + 1) // 2)
     which, a0, a1, b0, b1, sim, is_stock = _align_kernel(
-        flat, offsets, order, ordered, repeats, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars, float(c.min_similarity),
+        flat, offsets, order, ordered, repeats, distinct, d_off, rare, r_off, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars, float(c.min_similarity),
         c.max_occurrences, c.boilerplate_chars, need,
     )
     found: list[list[Passage]] = [[] for _ in pairs]
@@ -449,12 +492,20 @@ def align_pairs(
 
 
 @_jit.njit
-def _sort_within(flat, offsets):  # pragma: no cover - compiled (the numpy path is SeedIndex.build)
-    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), the sorted hashes, and how
-    often the seed at each position occurs in the speech."""
-    order = np.empty(len(flat), dtype=np.int32)
-    ordered = np.empty(len(flat), dtype=np.uint64)
-    repeats = np.empty(len(flat), dtype=np.int32)
+def _sort_within(flat, offsets, flags):  # pragma: no cover - compiled (the numpy path is SeedIndex.build)
+    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), the sorted hashes, how
+    often the seed at each position occurs in the speech, and its distinct seeds and distinct seeds that are
+    not stock language (flattened, with offsets: ``distinct[d_off[s]:d_off[s + 1]]``)."""
+    n = len(flat)
+    order = np.empty(n, dtype=np.int32)
+    ordered = np.empty(n, dtype=np.uint64)
+    repeats = np.empty(n, dtype=np.int32)
+    distinct = np.empty(n, dtype=np.uint64)
+    rare = np.empty(n, dtype=np.uint64)
+    d_off = np.zeros(len(offsets), dtype=np.int64)
+    r_off = np.zeros(len(offsets), dtype=np.int64)
+    nd = 0
+    nr = 0
     for s in range(len(offsets) - 1):
         lo, hi = offsets[s], offsets[s + 1]
         o = np.argsort(flat[lo:hi], kind="mergesort")
@@ -465,10 +516,20 @@ def _sort_within(flat, offsets):  # pragma: no cover - compiled (the numpy path 
             ex = x + 1
             while ex < hi and ordered[ex] == ordered[x]:
                 ex += 1
+            is_rare = False
             for q in range(x, ex):
                 repeats[lo + order[q]] = ex - x
+                if not flags[lo + order[q]]:
+                    is_rare = True
+            distinct[nd] = ordered[x]
+            nd += 1
+            if is_rare:
+                rare[nr] = ordered[x]
+                nr += 1
             x = ex
-    return order, ordered, repeats
+        d_off[s + 1] = nd
+        r_off[s + 1] = nr
+    return order, ordered, repeats, distinct[:nd], d_off, rare[:nr], r_off
 
 
 @_jit.njit
@@ -481,8 +542,8 @@ def _grow(arr, size):  # pragma: no cover - compiled
 
 
 @_jit.njit
-def _align_kernel(flat, offsets, order, ordered, rep, flags, pa, pb, k, gap, indel, min_chars, min_sim, max_occ, boiler_chars,
-                  need):  # pragma: no cover - compiled; tested against align() pair by pair
+def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_off, flags, pa, pb, k, gap, indel,
+                  min_chars, min_sim, max_occ, boiler_chars, need):  # pragma: no cover - compiled; tested against align() pair by pair
     """Passages of every pair ``(pa[t], pb[t])``: ``(pair, a0, a1, b0, b1, similarity, stock)`` as arrays."""
     cap = 1024
     o_pair = np.empty(cap, np.int64)
@@ -499,7 +560,6 @@ def _align_kernel(flat, offsets, order, ordered, rep, flags, pa, pb, k, gap, ind
     t_key = np.empty(1, np.uint64)
     t_start = np.empty(1, np.int64)
     t_count = np.empty(1, np.int64)
-    t_rare = np.empty(1, np.bool_)
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
         la, lb = offsets[sa], offsets[sb]
@@ -513,10 +573,13 @@ def _align_kernel(flat, offsets, order, ordered, rep, flags, pa, pb, k, gap, ind
         sa_ = ordered[la : la + na]  # sorted copies: the merge reads memory in order
         sb_ = ordered[lb : lb + nb]
         fa = flags[la : la + na]
-        fb = flags[lb : lb + nb]
+        # worth_aligning: enough shared seeds that are not stock language, or a long stretch of any
+        if count_common(rare, r_off[sa], r_off[sa + 1], r_off[sb], r_off[sb + 1]) < need and count_common(
+                distinct, d_off[sa], d_off[sa + 1], d_off[sb], d_off[sb + 1]) < boiler_chars - k + 1:
+            continue
         if sa != table_of:
             # A's distinct seeds in an open-addressing table, built once for the run of pairs that share A
-            # (pairs come sorted by A): each pair then costs one pass over B's sorted seeds and a probe each
+            # (pairs come sorted by A); B's seeds are looked up in it
             table_of = sa
             size = 1
             while size < 2 * na:
@@ -526,45 +589,17 @@ def _align_kernel(flat, offsets, order, ordered, rep, flags, pa, pb, k, gap, ind
             t_key = np.empty(size, np.uint64)
             t_start = np.empty(size, np.int64)
             t_count = np.empty(size, np.int64)
-            t_rare = np.empty(size, np.bool_)
             x = 0
             while x < na:
                 hx = sa_[x]
                 ex = x + 1
                 while ex < na and sa_[ex] == hx:
                     ex += 1
-                rare_x = False
-                for q in range(x, ex):
-                    if not fa[oa[q]]:
-                        rare_x = True
-                        break
                 h = np.int64(hx & np.uint64(mask))
                 while t_used[h]:
                     h = (h + 1) & mask
-                t_used[h], t_key[h], t_start[h], t_count[h], t_rare[h] = True, hx, x, ex - x, rare_x
+                t_used[h], t_key[h], t_start[h], t_count[h] = True, hx, x, ex - x
                 x = ex
-        # pass 1, shared seeds (for worth_aligning); pass 2, only for pairs worth aligning, the seed pairs
-        common = 0
-        common_rare = 0
-        y = 0
-        while y < nb:
-            hy = sb_[y]
-            ey = y + 1
-            while ey < nb and sb_[ey] == hy:
-                ey += 1
-            h = np.int64(hy & np.uint64(mask))
-            while t_used[h] and t_key[h] != hy:
-                h = (h + 1) & mask
-            if t_used[h]:
-                common += 1
-                if t_rare[h]:
-                    for q in range(y, ey):
-                        if not fb[ob[q]]:
-                            common_rare += 1
-                            break
-            y = ey
-        if common_rare < need and common < boiler_chars - k + 1:
-            continue  # worth_aligning: only stock language, or nothing, in common
         # the same text: one passage end to end (less any stock language at its ends)
         same = na == nb
         if same:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _jit
 from .config import ClusterConfig
 
 
@@ -38,15 +39,78 @@ def overlap(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.count_nonzero(b[pos] == a))
 
 
+def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.ndarray]:
+    """``arrays`` as one array and offsets: ``arrays[k] == flat[offsets[k]:offsets[k + 1]]``."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([len(a) for a in arrays], out=offsets[1:])
+    flat = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+    return flat, offsets
+
+
+def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """:func:`overlap` of the sets ``pa[t]`` and ``pb[t]`` of a flattened collection (see :func:`flatten`), for
+    every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`)."""
+    if _jit.enabled():
+        return _overlaps_kernel(flat, offsets, np.asarray(pa, np.int64), np.asarray(pb, np.int64))
+    return np.fromiter(
+        (overlap(flat[offsets[a] : offsets[a + 1]], flat[offsets[b] : offsets[b + 1]]) for a, b in zip(pa, pb)),
+        dtype=np.int64, count=len(pa),
+    )
+
+
+@_jit.njit
+def count_common(flat, a0, a1, b0, b1):  # pragma: no cover - compiled; tested against overlap()
+    """Size of the intersection of the sorted unique runs ``flat[a0:a1]`` and ``flat[b0:b1]``: a merge without
+    branches (the comparisons are added as integers), which is about twice as fast as a branching one here."""
+    common = 0
+    while a0 < a1 and b0 < b1:
+        u = flat[a0]
+        v = flat[b0]
+        common += u == v
+        a0 += u <= v
+        b0 += v <= u
+    return common
+
+
+@_jit.njit
+def _overlaps_kernel(flat, offsets, pa, pb):  # pragma: no cover - compiled; tested against overlap()
+    out = np.empty(len(pa), np.int64)
+    for t in range(len(pa)):
+        out[t] = count_common(flat, offsets[pa[t]], offsets[pa[t] + 1], offsets[pb[t]], offsets[pb[t] + 1])
+    return out
+
+
+def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: ClusterConfig) -> list[Verified]:
+    """:func:`verify_pair` for every pair of ``sets`` in ``pairs``; the pairs that pass, in order."""
+    big = [(i, j) for i, j in pairs if min(len(sets[i]), len(sets[j])) >= config.min_shingles]
+    if not big:
+        return []
+    used = sorted({x for pair in big for x in pair})
+    slot = {x: k for k, x in enumerate(used)}
+    flat, offsets = flatten([sets[x] for x in used])
+    pa = np.fromiter((slot[i] for i, _ in big), dtype=np.int64, count=len(big))
+    pb = np.fromiter((slot[j] for _, j in big), dtype=np.int64, count=len(big))
+    out = []
+    for (i, j), inter in zip(big, overlaps(flat, offsets, pa, pb).tolist()):
+        v = _judge(i, j, len(sets[i]), len(sets[j]), inter, config)
+        if v is not None:
+            out.append(v)
+    return out
+
+
 def verify_pair(i: int, j: int, a: np.ndarray, b: np.ndarray, config: ClusterConfig) -> Verified | None:
     """Exact Jaccard and containments of shingle sets ``a`` and ``b``; ``None`` below both thresholds."""
     if min(len(a), len(b)) < config.min_shingles:
         return None
-    inter = overlap(a, b)
-    union = len(a) + len(b) - inter
+    return _judge(i, j, len(a), len(b), overlap(a, b), config)
+
+
+def _judge(i: int, j: int, len_a: int, len_b: int, inter: int, config: ClusterConfig) -> Verified | None:
+    """The verdict on a pair from its set sizes and intersection."""
+    union = len_a + len_b - inter
     jac = inter / union if union else 0.0
-    c_ab = inter / len(a)
-    c_ba = inter / len(b)
+    c_ab = inter / len_a
+    c_ba = inter / len_b
     if jac >= config.threshold:
         relation = "near_duplicate"
     elif max(c_ab, c_ba) >= config.containment:

@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
+from . import _jit
+
 
 class CandidateIndex:
     """An LSH index of MinHash signatures that returns candidate pairs above a Jaccard threshold.
@@ -84,6 +86,8 @@ def grouped_pairs(
 
     Vectorised: per band, rows are bucketed by sorting their band keys; each bucket's distinct groups are
     found with one ``np.unique`` over ``(bucket, group)``, and pairs are emitted bucket size by bucket size.
+    With numba (:mod:`dupspeech._jit`), one compiled kernel does the same from a 64-bit hash of each band key;
+    rows with equal hashes are compared value by value, so the buckets are exact either way.
 
     Args:
         sigs: ``uint32[n, num_perm]`` signatures.
@@ -97,6 +101,11 @@ def grouped_pairs(
     b, r = lsh_params(threshold, num_perm)
     groups = np.asarray(groups, dtype=np.int64)
     span = int(groups.max()) + 1
+    if _jit.enabled():
+        codes = _grouped_pairs_kernel(np.ascontiguousarray(sigs, dtype=np.uint32), groups, span, b, r,
+                                      max_groups if max_groups is not None else -1, np.uint64(_ALL_BITS))
+        uniq = np.unique(codes)
+        return set(zip((uniq // span).tolist(), (uniq % span).tolist()))
     found: list[np.ndarray] = []
     for band in range(b):
         _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
@@ -129,3 +138,86 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
         x, y = np.triu_indices(m, 1)
         found.append(block[:, x].ravel() * span + block[:, y].ravel())
     return np.concatenate(found)
+
+
+_ALL_BITS = (1 << 64) - 1
+
+
+@_jit.njit
+def _mix64(h):  # pragma: no cover - compiled
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+@_jit.njit
+def _grouped_pairs_kernel(sigs, groups, span, b, r, max_groups, key_mask):  # pragma: no cover - tested vs numpy
+    """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats); ``max_groups < 0`` means no limit.
+
+    ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
+    """
+    n = sigs.shape[0]
+    out = np.empty(1024, np.int64)
+    n_out = 0
+    keys = np.empty(n, np.uint64)
+    taken = np.zeros(n, np.bool_)
+    members = np.empty(n, np.int64)
+    for band in range(b):
+        lo = band * r
+        for row in range(n):
+            h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
+            for c in range(lo, lo + r):
+                h = _mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
+            keys[row] = h & key_mask
+        idx = np.argsort(keys)
+        s = 0
+        while s < n:
+            e = s + 1
+            while e < n and keys[idx[e]] == keys[idx[s]]:
+                e += 1
+            if e - s >= 2:
+                # one hash, normally one bucket: split off rows whose band values differ (a hash collision)
+                for u in range(s, e):
+                    taken[idx[u]] = False
+                for u in range(s, e):
+                    lead = idx[u]
+                    if taken[lead]:
+                        continue
+                    m = 0
+                    for v in range(u, e):
+                        row = idx[v]
+                        if taken[row]:
+                            continue
+                        same = True
+                        for c in range(lo, lo + r):
+                            if sigs[row, c] != sigs[lead, c]:
+                                same = False
+                                break
+                        if same:
+                            taken[row] = True
+                            members[m] = groups[row]
+                            m += 1
+                    if m < 2:
+                        continue
+                    members[:m].sort()
+                    d = 1
+                    for v in range(1, m):  # the distinct groups, in place
+                        if members[v] != members[d - 1]:
+                            members[d] = members[v]
+                            d += 1
+                    distinct = members
+                    if d < 2 or (max_groups >= 0 and d > max_groups):
+                        continue
+                    need = n_out + d * (d - 1) // 2
+                    if need > len(out):
+                        bigger = np.empty(max(need, 2 * len(out)), np.int64)
+                        bigger[:n_out] = out[:n_out]
+                        out = bigger
+                    for x in range(d):
+                        for y in range(x + 1, d):
+                            out[n_out] = distinct[x] * span + distinct[y]
+                            n_out += 1
+            s = e
+    return out[:n_out]

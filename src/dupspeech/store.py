@@ -48,7 +48,7 @@ import numpy as np
 
 from . import align as align_stage
 from . import api
-from .cluster import families as _families, verify_pair as _verify_pair
+from .cluster import families as _families, verify_many as _verify_many
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import ConfigError, CorpusError, require
 from .index import _band_keys, lsh_params
@@ -362,7 +362,7 @@ class Index:
         seeds = [m[2] for m in mine] + data.seeds
         texts = [m[0] for m in mine] + [t for t, *_ in _prepared(data, cfg, windows=False)]
         all_by_name = {**by_name, **{d.name: d for d in data.docs}}
-        verified = [v for i, j in cands if (v := _verify_pair(i, j, sets[i], sets[j], cfg.cluster))]
+        verified = _verify_many(list(cands), sets, cfg.cluster)
         fams = _families(len(all_speeches), verified, [len(s) for s in sets])
         copies: tuple = ()
         if provenance:
