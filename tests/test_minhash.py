@@ -21,15 +21,23 @@ def _oracle(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     return m.hashvalues
 
 
+@pytest.mark.parametrize("jit", ["1", "0"])
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300, unique=True),
-    st.sampled_from([16, 64, 128, 256]),
-    st.integers(0, 2**32 - 1),
+    hashes=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300, unique=True),
+    num_perm=st.sampled_from([16, 64, 128, 256]),
+    seed=st.integers(0, 2**32 - 1),
 )
-def test_signature_equals_datasketch(hashes, num_perm, seed):
+def test_signature_equals_datasketch(jit, hashes, num_perm, seed):
     arr = np.array(sorted(hashes), dtype=np.uint64)
-    assert np.array_equal(signature(arr, MinHashConfig(num_perm=num_perm, seed=seed)), _oracle(arr, num_perm, seed))
+    cfg = MinHashConfig(num_perm=num_perm, seed=seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)  # the compiled kernel and the numpy path, each against datasketch
+        assert np.array_equal(signature(arr, cfg), _oracle(arr, num_perm, seed))
+        many = signatures([arr, arr[: len(arr) // 2], np.zeros(0, dtype=np.uint64)], cfg)
+    assert np.array_equal(many[0], _oracle(arr, num_perm, seed))
+    assert np.array_equal(many[1], signature(arr[: len(arr) // 2], cfg))
+    assert (many[2] == 0xFFFFFFFF).all()
 
 
 def test_large_set_crosses_chunks():
@@ -79,15 +87,19 @@ def test_config_errors(bad):
         MinHashConfig(**bad)
 
 
+@pytest.mark.parametrize("jit", ["1", "0"])
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=400), st.sampled_from([(20, 5), (40, 10), (8, 8), (60, 20)]))
-def test_window_signatures_equal_per_window_signatures(values, shape):
+@given(values=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=400),
+       shape=st.sampled_from([(20, 5), (40, 10), (8, 8), (60, 20)]))
+def test_window_signatures_equal_per_window_signatures(jit, values, shape):
     from dupspeech.minhash import window_signatures
 
     window, stride = shape
     arr = np.array(values, dtype=np.uint64)
     cfg = MinHashConfig(num_perm=32, seed=3)
-    got = window_signatures(arr, window, stride, cfg)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        got = window_signatures(arr, window, stride, cfg)
     n = len(arr)
     n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
     expected = [signature(np.unique(arr[w * stride : w * stride + window]), cfg) for w in range(n_windows)]

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _jit
 from .config import MinHashConfig
 
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -37,11 +38,18 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
+def _low32(hashes: np.ndarray) -> np.ndarray:
+    """The 32-bit values datasketch's ``affine32`` scheme permutes: the low half of each hash, pre-mixed."""
+    return _fmix32((np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+
+
 def signature(hashes: np.ndarray, config: MinHashConfig) -> np.ndarray:
     """MinHash signature (``uint32[num_perm]``) of one set of 64-bit shingle hashes."""
     a, b = permutations(config.num_perm, config.seed)
+    h32 = _low32(hashes)
+    if _jit.enabled():
+        return _sign_kernel(h32, np.array([0, len(h32)], dtype=np.int64), a, b)[0]
     sig = np.full(config.num_perm, _EMPTY, dtype=np.uint32)
-    h32 = _fmix32((np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
     for start in range(0, len(h32), _CHUNK):
         block = h32[start : start + _CHUNK, None]
         np.minimum(sig, (block * a + b).min(axis=0), out=sig)
@@ -50,6 +58,11 @@ def signature(hashes: np.ndarray, config: MinHashConfig) -> np.ndarray:
 
 def signatures(sets: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
     """Signatures of many sets, one row each (``uint32[len(sets), num_perm]``)."""
+    if _jit.enabled() and len(sets):
+        a, b = permutations(config.num_perm, config.seed)
+        offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in sets], out=offsets[1:])
+        return _sign_kernel(_low32(np.concatenate([np.asarray(x, dtype=np.uint64) for x in sets])), offsets, a, b)
     out = np.empty((len(sets), config.num_perm), dtype=np.uint32)
     for i, s in enumerate(sets):
         out[i] = signature(s, config)
@@ -77,9 +90,11 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
     if n == 0:
         return np.zeros((0, config.num_perm), dtype=np.uint32)
     a, b = permutations(config.num_perm, config.seed)
-    h32 = _fmix32((np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    h32 = _low32(hashes)
     q = window // stride
     n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
+    if _jit.enabled():
+        return _window_kernel(h32, stride, q, n_windows, a, b)
     block_starts = np.arange(0, n, stride)
     blocks = np.empty((len(block_starts), config.num_perm), dtype=np.uint32)
     for lo in range(0, len(block_starts), _CHUNK // max(1, stride)):
@@ -92,4 +107,38 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
     out = padded[:n_windows].copy()
     for t in range(1, q):
         np.minimum(out, padded[t : t + n_windows], out=out)
+    return out
+
+
+@_jit.njit
+def _sign_kernel(h32, offsets, a, b):  # pragma: no cover - compiled; tested against the numpy path
+    """Signatures of the sets ``h32[offsets[s]:offsets[s + 1]]``: the inner loop over permutations is what
+    LLVM vectorises (uint32 multiply, add and minimum across lanes)."""
+    num_perm = len(a)
+    out = np.full((len(offsets) - 1, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for s in range(len(offsets) - 1):
+        row = out[s]
+        for i in range(offsets[s], offsets[s + 1]):
+            h = h32[i]
+            for p in range(num_perm):
+                v = np.uint32(a[p] * h + b[p])
+                if v < row[p]:
+                    row[p] = v
+    return out
+
+
+@_jit.njit
+def _window_kernel(h32, stride, q, n_windows, a, b):  # pragma: no cover - compiled; tested against numpy
+    """:func:`window_signatures`: minima per block of ``stride`` positions, then over ``q`` blocks per window."""
+    n = len(h32)
+    n_blocks = (n + stride - 1) // stride
+    offsets = np.minimum(np.arange(n_blocks + 1) * stride, n).astype(np.int64)
+    blocks = _sign_kernel(h32, offsets, a, b)
+    out = np.full((n_windows, len(a)), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for w in range(n_windows):
+        for t in range(q):
+            if w + t < n_blocks:
+                for p in range(len(a)):
+                    if blocks[w + t, p] < out[w, p]:
+                        out[w, p] = blocks[w + t, p]
     return out
