@@ -14,6 +14,7 @@ from typing import Union
 
 import numpy as np
 
+from . import _jit
 from . import align as align_stage
 from . import parallel
 from . import cluster as cluster_stage
@@ -198,8 +199,9 @@ def cluster(
     cfg = settings(**options)
     given_dates, ranks = align_stage.caller_dates(dates, order)
     files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress, timings=timings)
-    return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates, ranks=ranks,
-                  progress=progress, timings=timings, jobs=parallel.available_jobs(jobs))
+    with _jit.for_corpus(sum(len(d.text) for d in docs)):  # compiled kernels for a big corpus (see _jit)
+        return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates,
+                      ranks=ranks, progress=progress, timings=timings, jobs=parallel.available_jobs(jobs))
 
 
 def _match(

@@ -46,6 +46,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from . import _jit
 from . import align as align_stage
 from . import api
 from .cluster import families as _families, verify_many as _verify_many
@@ -310,10 +311,11 @@ class Index:
         if not data.docs:
             raise CorpusError(f"the index {self.location} holds no readable page; add some with: dupspeech index "
                               f"add DIR --index {self.location}")
-        prepared = _prepared(data, cfg)
-        return api._match(data.files, data.docs, data.speeches, data.dropped, cfg, provenance=provenance,
-                          given_dates=given_dates, ranks=ranks, progress=progress, timings=timings,
-                          jobs=parallel.available_jobs(jobs), prepared=prepared)
+        with _jit.for_corpus(sum(len(d.text) for d in data.docs)):  # compiled kernels for a big corpus
+            prepared = _prepared(data, cfg)
+            return api._match(data.files, data.docs, data.speeches, data.dropped, cfg, provenance=provenance,
+                              given_dates=given_dates, ranks=ranks, progress=progress, timings=timings,
+                              jobs=parallel.available_jobs(jobs), prepared=prepared)
 
     def query(
         self,
