@@ -477,12 +477,12 @@ def align_pairs(
     flags = np.concatenate([np.asarray(stock[x], dtype=np.bool_) for x in used])
     pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
     pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
-    order, ordered, repeats, distinct, d_off, rare, r_off = _sort_within(flat, offsets, flags)
     c = config
+    order, usable, distinct, d_off, rare, r_off = _sort_within(flat, offsets, flags, c.max_occurrences)
     need = max(1, (c.min_chars - c.k + 1) // 2)
     which, a0, a1, b0, b1, sim, is_stock = _align_kernel(
-        flat, offsets, order, ordered, repeats, distinct, d_off, rare, r_off, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars, float(c.min_similarity),
-        c.max_occurrences, c.boilerplate_chars, need,
+        flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars,
+        float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
     )
     found: list[list[Passage]] = [[] for _ in pairs]
     for t, x0, x1, y0, y1, s, st in zip(which.tolist(), a0.tolist(), a1.tolist(), b0.tolist(), b1.tolist(),
@@ -492,14 +492,13 @@ def align_pairs(
 
 
 @_jit.njit
-def _sort_within(flat, offsets, flags):  # pragma: no cover - compiled (the numpy path is SeedIndex.build)
-    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), the sorted hashes, how
-    often the seed at each position occurs in the speech, and its distinct seeds and distinct seeds that are
+def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled (numpy path: SeedIndex.build)
+    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), whether the seed at each
+    position occurs at most ``max_occ`` times in the speech, and its distinct seeds and distinct seeds that are
     not stock language (flattened, with offsets: ``distinct[d_off[s]:d_off[s + 1]]``)."""
     n = len(flat)
     order = np.empty(n, dtype=np.int32)
-    ordered = np.empty(n, dtype=np.uint64)
-    repeats = np.empty(n, dtype=np.int32)
+    usable = np.empty(n, dtype=np.bool_)
     distinct = np.empty(n, dtype=np.uint64)
     rare = np.empty(n, dtype=np.uint64)
     d_off = np.zeros(len(offsets), dtype=np.int64)
@@ -509,27 +508,27 @@ def _sort_within(flat, offsets, flags):  # pragma: no cover - compiled (the nump
     for s in range(len(offsets) - 1):
         lo, hi = offsets[s], offsets[s + 1]
         o = np.argsort(flat[lo:hi], kind="mergesort")
+        srt = flat[lo:hi][o]
         order[lo:hi] = o.astype(np.int32)
-        ordered[lo:hi] = flat[lo:hi][o]
-        x = lo
-        while x < hi:
+        x = 0
+        while x < hi - lo:
             ex = x + 1
-            while ex < hi and ordered[ex] == ordered[x]:
+            while ex < hi - lo and srt[ex] == srt[x]:
                 ex += 1
             is_rare = False
             for q in range(x, ex):
-                repeats[lo + order[q]] = ex - x
-                if not flags[lo + order[q]]:
+                usable[lo + o[q]] = ex - x <= max_occ
+                if not flags[lo + o[q]]:
                     is_rare = True
-            distinct[nd] = ordered[x]
+            distinct[nd] = srt[x]
             nd += 1
             if is_rare:
-                rare[nr] = ordered[x]
+                rare[nr] = srt[x]
                 nr += 1
             x = ex
         d_off[s + 1] = nd
         r_off[s + 1] = nr
-    return order, ordered, repeats, distinct[:nd], d_off, rare[:nr], r_off
+    return order, usable, distinct[:nd].copy(), d_off, rare[:nr].copy(), r_off
 
 
 @_jit.njit
@@ -542,7 +541,7 @@ def _grow(arr, size):  # pragma: no cover - compiled
 
 
 @_jit.njit
-def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_off, flags, pa, pb, k, gap, indel,
+def _align_kernel(flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa, pb, k, gap, indel,
                   min_chars, min_sim, max_occ, boiler_chars, need):  # pragma: no cover - compiled; tested against align() pair by pair
     """Passages of every pair ``(pa[t], pb[t])``: ``(pair, a0, a1, b0, b1, similarity, stock)`` as arrays."""
     cap = 1024
@@ -570,8 +569,6 @@ def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_o
         hb = flat[lb : lb + nb]
         oa = order[la : la + na]
         ob = order[lb : lb + nb]
-        sa_ = ordered[la : la + na]  # sorted copies: the merge reads memory in order
-        sb_ = ordered[lb : lb + nb]
         fa = flags[la : la + na]
         # worth_aligning: enough shared seeds that are not stock language, or a long stretch of any
         if count_common(rare, r_off[sa], r_off[sa + 1], r_off[sb], r_off[sb + 1]) < need and count_common(
@@ -591,9 +588,9 @@ def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_o
             t_count = np.empty(size, np.int64)
             x = 0
             while x < na:
-                hx = sa_[x]
+                hx = ha[oa[x]]
                 ex = x + 1
-                while ex < na and sa_[ex] == hx:
+                while ex < na and ha[oa[ex]] == hx:
                     ex += 1
                 h = np.int64(hx & np.uint64(mask))
                 while t_used[h]:
@@ -631,17 +628,17 @@ def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_o
             # runs of seeds on one diagonal, straight from the matches: a seed pair (i, j) with a neighbour
             # (i +- 1, j +- 1) is what align() keeps, so a run is a maximal diagonal stretch of two or more
             # matching positions, each seed occurring at most max_occ times in either speech
-            ra = rep[la : la + na]
-            rb = rep[lb : lb + nb]
+            ua = usable[la : la + na]
+            ub = usable[lb : lb + nb]
             r_i0 = np.empty(16, np.int64)
             r_d = np.empty(16, np.int64)
             r_n = np.empty(16, np.int64)
             nr = 0
             y = 0
             while y < nb:
-                hy = sb_[y]
+                hy = hb[ob[y]]
                 ey = y + 1
-                while ey < nb and sb_[ey] == hy:
+                while ey < nb and hb[ob[ey]] == hy:
                     ey += 1
                 h = np.int64(hy & np.uint64(mask))
                 while t_used[h] and t_key[h] != hy:
@@ -651,12 +648,10 @@ def _align_kernel(flat, offsets, order, ordered, rep, distinct, d_off, rare, r_o
                         i = np.int64(oa[q])
                         for r in range(y, ey):
                             j = np.int64(ob[r])
-                            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ra[i - 1] <= max_occ \
-                                    and rb[j - 1] <= max_occ:
+                            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ua[i - 1] and ub[j - 1]:
                                 continue  # not the start of its run
                             n = 1
-                            while i + n < na and j + n < nb and ha[i + n] == hb[j + n] and ra[i + n] <= max_occ \
-                                    and rb[j + n] <= max_occ:
+                            while i + n < na and j + n < nb and ha[i + n] == hb[j + n] and ua[i + n] and ub[j + n]:
                                 n += 1
                             if n >= 2:
                                 if nr == len(r_i0):
