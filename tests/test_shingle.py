@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -75,3 +78,16 @@ def test_rjieba_gives_jieba_tokens():
 def test_tokenizer_validation():
     with pytest.raises(ConfigError, match="tokenizer"):
         ShingleConfig(tokenizer="pkuseg")
+
+
+def test_auto_tokenizer_is_resolved_and_recorded(monkeypatch):
+    import dupspeech
+
+    expected = "rjieba" if importlib.util.find_spec("rjieba") else "jieba"
+    assert dupspeech.settings(shingle="word").shingle.tokenizer == expected
+    assert dupspeech.settings(shingle="word", tokenizer="jieba").shingle.tokenizer == "jieba"
+    monkeypatch.setitem(sys.modules, "rjieba", None)  # as if it were not installed
+    assert dupspeech.settings(shingle="word").shingle.tokenizer == "jieba"
+    text = "【篇1】标题\n" + "今天我们召开全县安全生产工作会议，研究安排下一阶段工作。" * 3
+    result = dupspeech.cluster({"a.txt": text, "b.txt": text}, shingle="word", min_shingles=5)
+    assert dict(result.settings)["shingle.tokenizer"] == "jieba"

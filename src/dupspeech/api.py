@@ -26,7 +26,7 @@ from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, concat, normalize
 from .segment import split_page
-from .shingle import shingles
+from .shingle import resolve_tokenizer, shingles
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -77,7 +77,8 @@ def settings(
         num_perm: MinHash permutations (128).
         seed: MinHash seed (1); the same input and seed give byte-identical output.
         fold_numbers: Match every number as a placeholder (on).
-        tokenizer: Word segmenter in word mode: ``"jieba"``, ``"rjieba"`` or ``"auto"``.
+        tokenizer: Word segmenter in word mode: ``"jieba"``, ``"rjieba"`` or ``"auto"`` (rjieba when installed:
+            the same tokens, about 20 times faster).
         min_shingles: Speeches with fewer shingles take no part in pairs (30).
         align: Passage alignment options (:class:`AlignConfig`).
     """
@@ -87,8 +88,9 @@ def settings(
         candidate_threshold = min(_CLUSTER.candidate_threshold, threshold)
     return Settings(
         segment=SegmentConfig(),
+        # "auto" is resolved here, so the report names the segmenter that ran
         shingle=ShingleConfig(mode=shingle, ngram=ngram, fold_numbers=fold_numbers,  # type: ignore[arg-type]
-                              tokenizer=tokenizer),
+                              tokenizer=resolve_tokenizer(tokenizer) if shingle == "word" else tokenizer),
         minhash=MinHashConfig(num_perm=num_perm, seed=seed),
         cluster=ClusterConfig(
             threshold=threshold,

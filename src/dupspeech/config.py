@@ -53,15 +53,15 @@ class ShingleConfig:
         fold_numbers: Match every number as the placeholder symbol, so ``2024年`` matches ``XX年``.
         seed: Seed of the shingle hash (xxhash), so hashes are reproducible and can be varied.
         tokenizer: Word segmenter for word mode: ``"jieba"``, ``"rjieba"`` (the same tokens, measured on 2,732
-            speeches, about 20 times faster; ``pip install 'dupspeech[fast]'``), or ``"auto"`` (rjieba when
-            installed).
+            speeches, about 20 times faster; ``pip install 'dupspeech[fast]'``), or ``"auto"``, the default:
+            rjieba when installed, else jieba (:func:`dupspeech.settings` records which one ran).
     """
 
     mode: ShingleMode = "char"
     ngram: int = 5
     fold_numbers: bool = True
     seed: int = 0
-    tokenizer: str = "jieba"
+    tokenizer: str = "auto"
 
     def __post_init__(self) -> None:
         if self.mode not in ("char", "word"):
