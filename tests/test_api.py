@@ -113,3 +113,21 @@ def test_jobs_give_byte_identical_output(seeds_dir):
 def test_jobs_validation():
     with pytest.raises(ConfigError, match="jobs"):
         dupspeech.cluster(corpus(), jobs=-1)
+
+
+def test_speech_text_is_its_paragraphs_normalised_one_by_one(seeds_dir):
+    import numpy as np
+
+    from dupspeech.api import read_and_split, speech_text
+    from dupspeech.normalize import concat, normalize
+
+    _, docs, speeches, _ = read_and_split(seeds_dir)
+    by_name = {d.name: d for d in docs}
+    for s in speeches:
+        doc = by_name[s.file]
+        for fold in (True, False):
+            got = speech_text(doc, s, fold_numbers=fold)
+            want = concat([normalize(doc.text[p.span.start : p.span.end], fold_numbers=fold, base=p.span.start)
+                           for p in s.paragraphs if p.kind != "title"])
+            assert got.text == want.text
+            assert np.array_equal(got.starts, want.starts) and np.array_equal(got.ends, want.ends)

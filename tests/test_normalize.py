@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from hypothesis import given
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dupspeech.normalize import PLACEHOLDER, concat, normalize
+from dupspeech import _jit
+from dupspeech import normalize as normalize_module
+from dupspeech.normalize import PLACEHOLDER, concat, normalize, normalize_spans
+
+needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 
 P = PLACEHOLDER
 
@@ -63,3 +71,102 @@ def test_every_normalized_char_points_inside_the_text(text):
 def test_whitespace_and_width_do_not_matter(text):
     wide = text.translate({ord("a"): "ａ", ord("b"): "ｂ", ord("，"): ","})
     assert normalize(text).text == normalize(wide.replace(" ", "\n")).text
+
+
+# --- normalize_spans: several spans of one text in one call, against the per-span oracle --------------------
+
+# pieces that exercise every rule, and the boundaries between them: placeholders of every form, letters that
+# stop them, numbers (full-width, with dots), punctuation, spaces, line breaks, characters beyond the BMP
+PIECES = ["x", "xx", "XX", "xxxxxx", "×××××××", "*****", "ｘ", "Ｘ", "×", "××", "*", "＊", "某", "某某", "a", "B", "ppt", "0", "7", "２０２４", "2024",
+          "6.37", ".", "．", "1.", "，", "。", "：", " ", "\u3000", "\xa0", "\n", "\r\n", "年", "同志", "会议", "ﬁ",
+          "①", "Ⅻ", "㈠", "\ue000", "\U00020000", "😀", "\U000e0041", "\U000f0000", "\ud800"]
+texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join) | st.text(max_size=40)  # lone surrogates too
+
+
+def oracle(text, spans, fold_numbers):
+    return concat([normalize(text[a:b], fold_numbers=fold_numbers, base=a) for a, b in spans])
+
+
+@st.composite
+def text_and_spans(draw):
+    text = draw(texts)
+    n = len(text)
+    shape = draw(st.sampled_from(["paragraphs", "whole", "any"]))
+    if shape == "paragraphs":  # adjacent spans in order, with gaps between some: the paragraphs of a speech
+        cuts = sorted(draw(st.lists(st.integers(0, n), max_size=5)) + [0, n])
+        spans = [(a, b) for a, b in pairwise(cuts) if draw(st.integers(0, 3))]
+    elif shape == "whole":  # one span over everything, as normalize() sees it, and empty spans around it
+        spans = [(0, 0)] * draw(st.integers(0, 1)) + [(0, n)] + [(n, n)] * draw(st.integers(0, 1))
+    else:  # any spans: empty, overlapping, out of order
+        bound = st.integers(0, n)
+        spans = [tuple(sorted(p)) for p in draw(st.lists(st.tuples(bound, bound), max_size=6))]
+    return text, spans
+
+
+def same(a, b):
+    return a.text == b.text and np.array_equal(a.starts, b.starts) and np.array_equal(a.ends, b.ends)
+
+
+@pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
+@settings(max_examples=400, deadline=None)
+@given(text_and_spans(), st.booleans())
+def test_normalize_spans_equals_normalizing_each_span(jit, case, fold_numbers):
+    text, spans = case
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        got = normalize_spans(text, spans, fold_numbers=fold_numbers)
+    assert same(got, oracle(text, spans, fold_numbers))
+    assert got.starts.dtype == got.ends.dtype == np.int32
+
+
+def test_normalize_spans_keeps_runs_inside_their_span():
+    text = "某某2024年"
+    assert normalize_spans(text, [(0, 6), (6, 7)]).text == P + P + "年"
+    n = normalize_spans(text, [(0, 1), (1, 4), (4, 7)])  # 某 | 某20 | 24年: no run crosses a span boundary
+    assert n.text == "某" + "某" + P + P + "年"
+    assert [n.original_range(i, i + 1) for i in range(len(n))] == [(0, 1), (1, 2), (2, 4), (4, 6), (6, 7)]
+    # a letter in the next span does not stop a placeholder, as it does within one span
+    assert normalize_spans("xxa", [(0, 2), (2, 3)]).text == P + "a"
+    assert normalize_spans("xxa", [(0, 3)]).text == "xxa"
+
+
+def test_normalize_spans_edge_cases():
+    assert same(normalize_spans("abc", []), concat([]))
+    assert same(normalize_spans("abc", [(1, 1), (3, 3)]), concat([]))
+    assert normalize_spans("", [(0, 0)]).text == ""
+    n = normalize_spans("同志们：好", np.array([[3, 5], [0, 2]]))
+    assert n.text == "好同志" and list(n.starts) == [4, 0, 1]
+    for bad in ([(0, 9)], [(2, 1)], [(-1, 2)]):
+        with pytest.raises(ValueError, match="0 <= start <= end <= len"):
+            normalize_spans("同志们：好", bad)
+
+
+@pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
+def test_offsets_beyond_int32_use_int64(jit, monkeypatch):
+    monkeypatch.setattr(normalize_module, "_OFFSET32_LIMIT", 8)
+    monkeypatch.setenv("DUPSPEECH_JIT", jit)
+    text = "今年，XX同志在2024年讲话。"
+    for n in (normalize(text), normalize_spans(text, [(0, 6), (6, 16)])):
+        assert n.starts.dtype == n.ends.dtype == np.int64
+        assert n.text == normalize("今年XX同志在2024年讲话").text
+    assert normalize("短句").starts.dtype == np.int32
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["x", "×", "*", "xxx", "×××", "*×*", "某", "某某", "0", "9", "12", ".", "a", "年"]),
+                max_size=12).map("".join), st.booleans())
+def test_fast_run_patterns_find_the_same_runs(text, fold_numbers):
+    slow, fast = normalize_module._RUNS[fold_numbers], normalize_module._FAST_RUNS[fold_numbers]
+    assert [m.span() for m in fast.finditer(text)] == [m.span() for m in slow.finditer(text)]
+
+
+def test_the_span_separator_never_comes_out_of_the_table():
+    table = normalize_module._bmp_table()
+    assert table[normalize_module._SEP] == 0 and not (table == normalize_module._SEP).any()
+
+
+def test_a_lone_surrogate_is_dropped_not_an_error():
+    # texts given from Python may hold one (ingest measures them with "surrogatepass")
+    assert normalize("会\ud800议").text == "会议"
+    page = "讲话\n作者\udc80\n今天开会。"
+    assert normalize_spans(page, [(0, 2), (6, 11)]).text == "讲话今天开会"

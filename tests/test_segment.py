@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dupspeech import segment
 from dupspeech.config import SegmentConfig
 from dupspeech.errors import ConfigError
 from dupspeech.models import Document
@@ -269,3 +270,83 @@ def test_chrome_lines_pass_the_word_prefilter(line):
 
     assert _CHROME_RE.search(line)
     assert any(word in line for word in _CHROME_WORDS)
+
+
+# --- the shortcuts the splitter takes for speed, against what they stand for ---------------------------------
+
+_patterns = st.sampled_from([("chrome", p) for p in segment._CHROME] + [("footer", p) for p in segment._FOOTER_START])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data(), _patterns)
+def test_every_chrome_and_footer_match_holds_a_prefilter_word(data, kind_pattern):
+    # lines without one of the words skip the expressions, so no expression may match a line without one
+    kind, pattern = kind_pattern
+    line = data.draw(st.from_regex(pattern))
+    if kind == "chrome":
+        assert segment._CHROME_WORDS_RE.search(line) and segment._MAYBE_CHROME.search(line)
+    else:
+        assert segment._FOOTER_WORDS_RE.search(line)
+
+
+def test_indent_chars_are_what_backslash_s_matches():
+    space = re.compile(r"\s")
+    for cp in range(0x110000):
+        c = chr(cp)
+        # _lines strips these; Speech.chars counts with str.split(), which splits at str.isspace()
+        assert (c in segment._INDENT_CHARS) == bool(space.match(c) or c in ">＞"), hex(cp)
+        assert c.isspace() == bool(space.match(c)), hex(cp)
+
+
+_raw_line = st.lists(st.sampled_from(["", " ", "\t", "\u3000", "\xa0", "\ufeff", ">", "＞", "\x0b", "\u2028", "讲话",
+                                      "好。", "a b", "\x85"]), max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_raw_line, st.sampled_from(["\n", "\r\n", "\r", "\n\n"])), max_size=8), st.booleans())
+def test_lines_are_the_line_spans_without_indentation(parts, last_break):
+    text = "".join(line + eol for line, eol in parts)
+    text = text if last_break or not parts else text[: -len(parts[-1][1])]
+    doc = Document("p.txt", text)
+    expected = []
+    for no in range(1, doc.line_count + 1):  # the definition: line_span, then indentation and quote markers off
+        s, e = doc.line_span(no)
+        raw = text[s:e]
+        lead = re.match(r"^[\s\u3000\xa0>＞]*", raw).end()
+        core = raw[lead:].rstrip(" \t\u3000\xa0\ufeff")
+        lead += len(core) - len(core.lstrip("\ufeff"))
+        core = core.lstrip("\ufeff")
+        expected.append((no, s + lead, s + lead + len(core), core))
+    assert [(ln.no, ln.start, ln.end, ln.core) for ln in segment._lines(doc)] == expected
+
+
+_page_line = st.sampled_from(
+    ["【篇1】在全县会议上的讲话", "第二篇：防汛会议讲话", "在全市会议上的讲话篇三", "推荐阅读:", "相关文章：", "猜你喜欢",
+     "标签: 安全", "更多范文请访问本站", "各部门要落实责任，", "确保安全。", "一、提高认识", "作者：某 来源：网友投稿",
+     "", "热门文章"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_page_line, max_size=25))
+def test_footer_is_the_first_footer_start_with_no_marker_after_it(lines):
+    splitter = segment._PageSplitter(Document("p.txt", "\n".join(lines)), SegmentConfig())
+    nonblank = [i for i, ln in enumerate(splitter.lines) if ln.core]
+    expected = len(splitter.lines)
+    for pos, i in enumerate(nonblank):  # the definition, tested line by line
+        core = splitter.lines[i].core
+        later = nonblank[pos + 1 :]
+        if len(core) <= 80 and segment._FOOTER_RE.search(core) and not any(
+            segment._marker(splitter.lines[j].core, 48) for j in later
+        ):
+            expected = i
+            break
+    assert splitter._find_footer(nonblank) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_line, max_size=30), st.sampled_from(["\n", "\r\n"]))
+def test_speech_chars_count_the_non_space_characters(lines, eol):
+    text = eol.join(lines)
+    for s in split(text)[0]:
+        assert s.chars == sum(len(re.sub(r"\s+", "", text[p.span.start : p.span.end])) for p in s.paragraphs)

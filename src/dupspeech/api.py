@@ -24,7 +24,7 @@ from .index import grouped_pairs
 from .ingest import iter_corpus
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
-from .normalize import Normalized, concat, normalize
+from .normalize import Normalized, normalize_spans
 from .segment import split_page
 from .shingle import resolve_tokenizer, shingles
 
@@ -104,12 +104,8 @@ def settings(
 
 def speech_text(doc: Document, speech: Speech, *, fold_numbers: bool = True) -> Normalized:
     """The normalised text of a speech's headings and body (not its title), mapped to ``doc`` offsets."""
-    parts = [
-        normalize(doc.text[p.span.start : p.span.end], fold_numbers=fold_numbers, base=p.span.start)
-        for p in speech.paragraphs
-        if p.kind != "title"
-    ]
-    return concat(parts)
+    spans = [(p.span.start, p.span.end) for p in speech.paragraphs if p.kind != "title"]
+    return normalize_spans(doc.text, spans, fold_numbers=fold_numbers)
 
 
 def read_and_split(

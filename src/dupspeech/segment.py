@@ -23,6 +23,7 @@ paragraph when it ends with sentence punctuation or is a heading or title.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -99,6 +100,11 @@ _FOOTER_START = [
     r"^本作品(?:是|来自|在|属于|采用|依据)",
     r"^Public domain$",
 ]
+# Every footer pattern contains one of these words: lines without any skip the regular expression.
+_FOOTER_WORDS = (
+    "推荐", "相关", "猜你喜欢", "大家正在看", "热门", "延伸阅读", "标签", "换一换", "更多", "文章生成PDF", "本作品",
+    "Public domain",
+)
 _SNIPPET_END = ("...", "…", "。。。")
 # Every built-in chrome pattern contains one of these words: lines without any skip the regular expressions.
 _CHROME_WORDS = (
@@ -108,7 +114,7 @@ _CHROME_WORDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is 3x slower to build, and a page has thousands of lines
 class _Line:
     no: int  # 1-based
     start: int  # offset of the first character of the content (after indentation and quote markers)
@@ -130,16 +136,31 @@ def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
 
 _CHROME_RE = _compile(_CHROME)
 _FOOTER_RE = _compile(_FOOTER_START)
-_INDENT = re.compile(r"^[\s\u3000\xa0>＞]*")
+# One search for any of the words instead of a Python loop over them (tests check the words against the patterns).
+_CHROME_WORDS_RE = re.compile("|".join(map(re.escape, _CHROME_WORDS)))
+_FOOTER_WORDS_RE = re.compile("|".join(map(re.escape, _FOOTER_WORDS)))
+# A line can only be chrome (see _PageSplitter._is_chrome) if it holds one of the words or "篇": one search over
+# a whole page finds those few lines, so the other lines (most of them) need no test at all.
+_MAYBE_CHROME = re.compile("|".join(map(re.escape, (*_CHROME_WORDS, "篇"))))
+_JOIN_STOPPER = re.compile(r"[，,、“”]")
+# Indentation and quote markers before a line's content: every white-space character (``str.isspace``, as
+# ``\s`` in a regular expression; tests check the list against it), ``>`` and ``＞``.
+_INDENT_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000>＞"
+)
 
 
 def _lines(doc: Document) -> list[_Line]:
+    # doc.line_span(no) for every line, without a method call per line
+    text, starts, count = doc.text, doc.line_starts, doc.line_count
+    ends = [*starts[1 : count + 1], len(text)][:count]
     out = []
-    for no in range(1, doc.line_count + 1):
-        s, e = doc.line_span(no)
-        raw = doc.text[s:e]
-        lead = _INDENT.match(raw).end()  # type: ignore[union-attr]
-        core = raw[lead:].rstrip(" \t\u3000\xa0\ufeff")
+    for no, s, e in zip(range(1, count + 1), starts, ends):
+        raw = text[s:e].rstrip("\r\n")
+        core = raw.lstrip(_INDENT_CHARS)
+        lead = len(raw) - len(core)
+        core = core.rstrip(" \t\u3000\xa0\ufeff")
         core_stripped = core.lstrip("\ufeff")
         lead += len(core) - len(core_stripped)
         out.append(_Line(no, s + lead, s + lead + len(core_stripped), core_stripped))
@@ -238,10 +259,19 @@ class _PageSplitter:
             inherited_marker = _snippet_marker(lines[first].core)
             self._drop(first, "snippet", "web snippet: title and start of the text cut with '...'")
         footer_at = self._find_footer(nonblank)
+        if self.extra_chrome is None:
+            line_of = self.doc.line_of  # 1-based, so the line's index + 1; no chrome word spans a line break
+            maybe_chrome = {line_of(m.start()) - 1 for m in _MAYBE_CHROME.finditer(self.doc.text)}
+        else:
+            maybe_chrome = None  # the extra patterns may match any line
         for i in nonblank:
             if i >= footer_at:
                 self._drop(i, "footer")
-            elif i not in self.drop_reason and self._is_chrome(lines[i].core):
+            elif (
+                i not in self.drop_reason
+                and (maybe_chrome is None or i in maybe_chrome)
+                and self._is_chrome(lines[i].core)
+            ):
                 self._drop(i, "chrome")
         live = [i for i in nonblank if i not in self.drop_reason]
         heads = self._find_heads(live)
@@ -265,7 +295,7 @@ class _PageSplitter:
         live = [i for i in live if i not in self.drop_reason]
         for k, head in enumerate(heads):
             stop = heads[k + 1].line if k + 1 < len(heads) else len(lines)
-            body = [i for i in live if head.line <= i < stop]
+            body = live[bisect_left(live, head.line) : bisect_left(live, stop)]  # live is sorted
             speech = self._speech(len(speeches) + 1, head, body)
             if speech is not None:
                 speeches.append(speech)
@@ -275,7 +305,7 @@ class _PageSplitter:
     def _is_chrome(self, core: str) -> bool:
         if len(core) > 240:
             return False
-        if any(word in core for word in _CHROME_WORDS) and self.chrome.search(core):
+        if _CHROME_WORDS_RE.search(core) and self.chrome.search(core):
             return True
         if self.extra_chrome is not None and self.extra_chrome.search(core):
             return True
@@ -286,12 +316,16 @@ class _PageSplitter:
 
     def _find_footer(self, nonblank: list[int]) -> int:
         """Index of the first footer line: a footer start after which no speech marker appears."""
-        lines = self.lines
-        for pos, i in enumerate(nonblank):
-            if len(lines[i].core) <= 80 and _FOOTER_RE.search(lines[i].core):
-                later = nonblank[pos + 1 :]
-                if not any(_marker(lines[j].core, self.cfg.max_title_chars) for j in later):
-                    return i
+        lines, max_title = self.lines, self.cfg.max_title_chars
+        # No marker may follow the footer start, so it is at or after the last marker line: find that line first,
+        # from the end of the page (usually a few lines to test), then look for a footer start from there on.
+        last_marker = next(
+            (pos for pos in range(len(nonblank) - 1, -1, -1) if _marker(lines[nonblank[pos]].core, max_title)), 0
+        )
+        for i in nonblank[last_marker:]:
+            core = lines[i].core
+            if len(core) <= 80 and _FOOTER_WORDS_RE.search(core) and _FOOTER_RE.search(core):
+                return i
         return len(lines)
 
     def _find_heads(self, live: list[int]) -> list[_Head]:
@@ -301,28 +335,28 @@ class _PageSplitter:
         prev_closed = True  # the previous live line ended a paragraph (or there is none)
         for pos, i in enumerate(live):
             core = lines[i].core
-            nxt = lines[live[pos + 1]].core if pos + 1 < len(live) else ""
             found = _marker(core, max_title)
+            title_like = found is None and _looks_like_title(core, max_title)  # once per line, used twice
             if found is not None:
                 marker, title = found
                 heads.append(_Head(i, marker, title, [i] if title else []))
-            elif (
-                prev_closed
-                and nxt
-                and not _LEADS_CONTINUATION.match(nxt)
-                and _looks_like_title(core, max_title)
-                and _marker(nxt, max_title) is None
-            ):
-                last = heads[-1] if heads else None
-                if last is not None and self._only_titles_between(last, i, live):
-                    # the title repeated under its marker (``第三篇：T`` then ``T``): same speech
-                    last.title_lines.append(i)
-                    last.title = last.title or core
-                else:
-                    heads.append(_Head(i, None, core, [i]))
-            prev_closed = _ends_sentence(core) or _is_heading(core) or found is not None or _looks_like_title(
-                core, max_title
-            ) or bool(_DATE_LINE.match(core))
+            elif prev_closed and title_like:
+                nxt = lines[live[pos + 1]].core if pos + 1 < len(live) else ""
+                if nxt and not _LEADS_CONTINUATION.match(nxt) and _marker(nxt, max_title) is None:
+                    last = heads[-1] if heads else None
+                    if last is not None and self._only_titles_between(last, i, live):
+                        # the title repeated under its marker (``第三篇：T`` then ``T``): same speech
+                        last.title_lines.append(i)
+                        last.title = last.title or core
+                    else:
+                        heads.append(_Head(i, None, core, [i]))
+            prev_closed = (
+                found is not None
+                or title_like
+                or _ends_sentence(core)
+                or _is_heading(core)
+                or bool(_DATE_LINE.match(core))
+            )
         return heads
 
     def _only_titles_between(self, head: _Head, i: int, live: list[int]) -> bool:
@@ -349,7 +383,7 @@ class _PageSplitter:
                 continue
             last = pos
             open_ = not _ends_sentence(core)
-            if open_ and len(core) < 25 and not re.search(r"[，,、“”]", core):
+            if open_ and len(core) < 25 and not _JOIN_STOPPER.search(core):
                 nxt = lines[body[pos + 1]].core if pos + 1 < len(body) else ""
                 open_ = bool(nxt) and (bool(_LEADS_CONTINUATION.match(nxt)) or core[-1:].isdigit())
             while open_ and last + 1 < len(body):
@@ -367,7 +401,9 @@ class _PageSplitter:
         first, last_p = paragraphs[0].span, paragraphs[-1].span
         start_line = lines[head.line]
         span = Span(self.doc.name, start_line.start, last_p.end, start_line.no, last_p.end_line)
-        chars = sum(len(re.sub(r"\s+", "", self.doc.text[p.span.start : p.span.end])) for p in paragraphs)
+        # non-space characters (str.split() splits at exactly the characters ``\s`` matches), counted in one go
+        text = self.doc.text
+        chars = sum(map(len, "".join([text[p.span.start : p.span.end] for p in paragraphs]).split()))
         del first
         return Speech(f"{self.doc.name}#{k}", span, head.title, head.marker, tuple(paragraphs), chars)
 
