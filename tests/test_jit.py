@@ -46,3 +46,45 @@ def test_cluster_declares_its_corpus_size(monkeypatch):
     text = "【篇1】标题\n" + "今天我们召开全县安全生产工作会议，研究安排下一阶段工作。"
     dupspeech.cluster({"a.txt": text, "b.txt": text}, min_shingles=5)
     assert seen == [2 * len(text)]
+
+
+def test_the_kernel_cache_is_keyed_by_every_source_file(tmp_path, monkeypatch):
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("not source")
+    monkeypatch.setattr(_jit, "_PACKAGE_DIR", str(tmp_path))
+    first = _jit.source_hash()
+    (tmp_path / "notes.txt").write_text("changed, but not source")
+    assert _jit.source_hash() == first
+    (tmp_path / "b.py").write_text("x = 2\n")  # a change in any module, not only the kernel's own
+    assert _jit.source_hash() != first
+
+
+def test_cache_folder_follows_numba_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert _jit.cache_dir().startswith(str(tmp_path / "dupspeech-kernels"))
+
+
+def test_old_kernel_caches_are_pruned(tmp_path):
+    import os
+    import time
+
+    for k in range(7):
+        (tmp_path / f"v{k}").mkdir()
+        os.utime(tmp_path / f"v{k}", (time.time() - 100 + k, time.time() - 100 + k))
+    _jit._prune(str(tmp_path), keep=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v3", "v4", "v5", "v6"]
+
+
+@needs_numba
+def test_compiled_kernels_are_cached_in_the_package_folder(monkeypatch):
+    import numpy as np
+
+    from dupspeech.cluster import overlaps
+
+    monkeypatch.setenv("DUPSPEECH_JIT", "1")
+    flat = np.array([1, 2, 3, 2, 3, 4], dtype=np.uint64)
+    assert overlaps(flat, np.array([0, 3, 6]), np.array([0]), np.array([1])).tolist() == [2]
+    import os
+
+    assert any(name.startswith("cluster._overlaps_kernel") for name in os.listdir(_jit.cache_dir()))

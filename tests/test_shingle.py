@@ -91,3 +91,13 @@ def test_auto_tokenizer_is_resolved_and_recorded(monkeypatch):
     text = "【篇1】标题\n" + "今天我们召开全县安全生产工作会议，研究安排下一阶段工作。" * 3
     result = dupspeech.cluster({"a.txt": text, "b.txt": text}, shingle="word", min_shingles=5)
     assert dict(result.settings)["shingle.tokenizer"] == "jieba"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=60))
+def test_sorted_unique_is_np_unique(values):
+    from dupspeech.shingle import sorted_unique
+
+    arr = np.array(values, dtype=np.uint64)
+    assert np.array_equal(sorted_unique(arr), np.unique(arr))
+    assert sorted_unique(arr).dtype == np.uint64

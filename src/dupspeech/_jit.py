@@ -4,8 +4,8 @@ Every compiled kernel in dupspeech has a pure-numpy (or pure-Python) counterpart
 and the tests check the two against each other, so which one runs changes the speed, never the output.
 
 Compiling the kernels takes about 20 seconds the first time after an install; they are then cached on disk
-(numba's ``cache=True``: ``__pycache__`` beside the sources, or ``NUMBA_CACHE_DIR``) and load in a fraction
-of a second. So by default they run only for a corpus of at least :data:`MIN_CHARS` characters, where they
+(:func:`cache_dir`: ``~/.cache/dupspeech-kernels/<hash of the package sources>``, under ``NUMBA_CACHE_DIR``
+when that is set) and load in a fraction of a second. So by default they run only for a corpus of at least :data:`MIN_CHARS` characters, where they
 pay off even on that first run; small jobs (a notebook cell, ``compare``) stay on numpy. ``DUPSPEECH_JIT``
 in the environment overrides this:
 
@@ -22,6 +22,7 @@ in the environment overrides this:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,92 @@ try:  # numba is a declared dependency, but a platform without its wheels still 
     import numba as _numba
 except Exception:  # pragma: no cover - depends on the environment
     _numba = None
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def source_hash() -> str:
+    """A hash of every source file of the package: the compiled-kernel cache is keyed by it.
+
+    numba's own cache is keyed by each function's file and line and that file's modification time, so a kernel
+    that calls a kernel of another module, or a cache written by a process still running older code, can serve
+    stale machine code. A cache folder per version of the whole package cannot.
+    """
+    digest = hashlib.sha1(_numba.__version__.encode() if _numba is not None else b"")
+    for name in sorted(os.listdir(_PACKAGE_DIR)):
+        if name.endswith(".py"):
+            with open(os.path.join(_PACKAGE_DIR, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir() -> str:
+    """Where the compiled kernels are cached: ``$NUMBA_CACHE_DIR`` or ``~/.cache`` (``$XDG_CACHE_HOME``), then
+    ``dupspeech-kernels/<source hash>``."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dupspeech-kernels", _SOURCE_HASH)
+
+
+def _register_locator() -> None:
+    """Put dupspeech's kernels in :func:`cache_dir`, stamped with :func:`source_hash` (numba's other functions
+    keep numba's own cache). If numba's caching internals change, numba's default cache is used instead."""
+    try:
+        from numba.core import caching
+    except Exception:  # pragma: no cover - depends on the numba version
+        return
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    base = getattr(caching, "_CacheLocator", None)
+    if impl is None or base is None or not isinstance(getattr(impl, "_locator_classes", None), list):
+        return  # pragma: no cover - depends on the numba version
+
+    class _PackageLocator(base):
+        def __init__(self, py_func, py_file):
+            self._lineno = py_func.__code__.co_firstlineno
+            self._path = cache_dir()
+
+        def get_cache_path(self):
+            return self._path
+
+        def get_source_stamp(self):
+            return _SOURCE_HASH
+
+        def get_disambiguator(self):
+            return str(self._lineno)
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if os.path.dirname(os.path.abspath(py_file)) != _PACKAGE_DIR:
+                return None
+            locator = cls(py_func, py_file)
+            try:
+                locator.ensure_cache_path()
+            except OSError:
+                return None  # not writable: numba's own locators decide (or no cache)
+            return locator
+
+    if not any(getattr(k, "__name__", "") == "_PackageLocator" for k in impl._locator_classes):
+        impl._locator_classes.insert(0, _PackageLocator)
+    _prune(os.path.dirname(cache_dir()), keep=4)
+
+
+def _prune(folder: str, *, keep: int) -> None:
+    """Remove the kernel caches of all but the ``keep`` most recently used package versions (each edit of a
+    source file in a development install makes a new one)."""
+    import shutil
+
+    try:
+        others = [e for e in os.scandir(folder) if e.is_dir() and e.name != _SOURCE_HASH]
+        others.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+        for entry in others[keep:]:
+            shutil.rmtree(entry.path, ignore_errors=True)
+    except OSError:
+        pass  # no cache folder yet, or not ours to clean
+
+
+_SOURCE_HASH = source_hash()
+if _numba is not None:
+    _register_locator()
 
 
 def available() -> bool:

@@ -37,7 +37,7 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import count_common
 from .index import grouped_pairs
 from .minhash import window_signatures
-from .shingle import combine, token_hashes
+from .shingle import combine, sorted_unique, token_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +290,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
     per_unit: dict[int, list[np.ndarray]] = {}
     for s, u in zip(seeds, units):
         per_unit.setdefault(u, []).append(s)
-    uniq = [np.unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
+    uniq = [sorted_unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
     if not uniq:
         return []
     values, counts = np.unique(np.concatenate(uniq), return_counts=True)

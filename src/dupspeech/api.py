@@ -26,7 +26,7 @@ from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, normalize_spans
 from .segment import split_page
-from .shingle import resolve_tokenizer, shingles
+from .shingle import resolve_tokenizer, shingles, sorted_unique
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -293,7 +293,7 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
         seed_hashes = align_stage.seeds_of(text.text, cfg.align, seed=cfg.shingle.seed)
         windows = align_stage.window_signatures_of(seed_hashes, cfg.align, seed=cfg.minhash.seed)
         if cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k and len(seed_hashes):
-            shingle_set = np.unique(seed_hashes)  # the same character k-grams, hashed the same way
+            shingle_set = sorted_unique(seed_hashes)  # the same character k-grams, hashed the same way
         else:
             shingle_set = shingles(text.text, cfg.shingle)
         out.append((text, shingle_set, seed_hashes, windows))
