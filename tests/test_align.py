@@ -223,6 +223,7 @@ def both_paths(seeds, stock, pairs, cfg=CFG):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "1")
         compiled = align_pairs(seeds, stock, pairs, cfg)
+        assert align_pairs(seeds, stock, pairs, cfg, threads=3) == compiled  # cut in parts run in threads
         mp.setenv("DUPSPEECH_JIT", "0")
         reference = align_pairs(seeds, stock, pairs, cfg)
     return compiled, reference
@@ -286,11 +287,11 @@ def test_cluster_output_is_the_same_with_and_without_the_kernels(monkeypatch, tm
 
     generate_corpus(tmp_path / "corpus", seed=3, families=6)
     results = []
-    for flag in ("1", "0"):
+    for flag, jobs in (("1", 1), ("0", 1), ("1", 2)):  # kernels, numpy, kernels in two threads
         monkeypatch.setenv("DUPSPEECH_JIT", flag)
-        results.append(dupspeech.cluster(tmp_path / "corpus"))
+        results.append(dupspeech.cluster(tmp_path / "corpus", jobs=jobs))
     assert len(results[0].copies) > 20  # the corpus has copies to find, so the comparison means something
-    assert result_to_json(results[0]) == result_to_json(results[1])
+    assert result_to_json(results[0]) == result_to_json(results[1]) == result_to_json(results[2])
 
 
 @settings(max_examples=30, deadline=None)

@@ -117,4 +117,5 @@ def test_verify_many_equals_verify_pair(jit, monkeypatch):
     pairs = [(i, j) for i in range(len(sets)) for j in range(len(sets)) if i != j]
     expected = [v for i, j in pairs if (v := verify_pair(i, j, sets[i], sets[j], cfg)) is not None]
     assert verify_many(pairs, sets, cfg) == expected
+    assert verify_many(pairs, sets, cfg, threads=3) == expected
     assert {v.relation for v in expected} == {"near_duplicate", "containment"}  # both kinds are exercised

@@ -88,3 +88,10 @@ def test_compiled_kernels_are_cached_in_the_package_folder(monkeypatch):
     import os
 
     assert any(name.startswith("cluster._overlaps_kernel") for name in os.listdir(_jit.cache_dir()))
+
+
+@pytest.mark.parametrize("n, threads", [(0, 2), (1, 4), (7, 2), (10, 3), (10, 1)])
+def test_in_threads_covers_every_item_once_in_order(n, threads):
+    parts = _jit.in_threads(lambda lo, hi: list(range(lo, hi)), n, threads)
+    assert [x for p in parts for x in p] == list(range(n))
+    assert len(parts) == max(1, min(n, threads))

@@ -166,6 +166,25 @@ def for_corpus(chars: int) -> Iterator[None]:
         _big_corpus = before
 
 
+def cuts(n: int, parts: int) -> list[int]:
+    """Start of each of ``parts`` (at most ``n``) contiguous, nearly equal parts of ``range(n)``."""
+    parts = max(1, min(parts, n))
+    return [k * n // parts for k in range(parts)]
+
+
+def in_threads(func: Callable[[int, int], Any], n: int, threads: int) -> list[Any]:
+    """``[func(lo, hi) for each part]`` over the parts of :func:`cuts`, run in ``threads`` threads at once: for
+    compiled kernels, which release the GIL, so the threads share their inputs instead of copying them."""
+    starts = cuts(n, threads)
+    bounds = list(zip(starts, starts[1:] + [n]))
+    if len(bounds) <= 1:
+        return [func(lo, hi) for lo, hi in bounds]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(bounds)) as pool:
+        return list(pool.map(lambda b: func(*b), bounds))
+
+
 def njit(func: Callable[..., Any]) -> Callable[..., Any]:
     """``numba.njit(cache=True, nogil=True)`` when numba is available; else ``func`` unchanged (not called then:
     callers check :func:`enabled` and take their numpy path)."""

@@ -446,12 +446,14 @@ def align_pairs(
     stock: Sequence[np.ndarray],
     pairs: Sequence[tuple[int, int]],
     config: AlignConfig,
+    *,
+    threads: int = 1,
 ) -> list[list[Passage]]:
     """Passages of each pair ``(i, j)`` of speeches (``seeds[i]`` against ``seeds[j]``, stock flags of ``i``).
 
     The same as :func:`worth_aligning` then :func:`align` on each pair (``[]`` for a pair not worth aligning),
-    computed by one compiled kernel over all pairs when numba is enabled (:mod:`dupspeech._jit`), else pair by
-    pair with numpy. The tests check the two give the same passages.
+    computed by one compiled kernel over all pairs when numba is enabled (:mod:`dupspeech._jit`), cut into
+    ``threads`` parts that run at once, else pair by pair with numpy. The tests check they give the same.
     """
     if not pairs:
         return []
@@ -480,14 +482,19 @@ def align_pairs(
     c = config
     order, usable, distinct, d_off, rare, r_off = _sort_within(flat, offsets, flags, c.max_occurrences)
     need = max(1, (c.min_chars - c.k + 1) // 2)
-    which, a0, a1, b0, b1, sim, is_stock = _align_kernel(
-        flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa, pb, c.k, c.gap, c.indel, c.min_chars,
-        float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
-    )
+    def part(lo: int, hi: int):
+        return _align_kernel(
+            flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa[lo:hi], pb[lo:hi], c.k, c.gap,
+            c.indel, c.min_chars, float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
+        )
+
     found: list[list[Passage]] = [[] for _ in pairs]
-    for t, x0, x1, y0, y1, s, st in zip(which.tolist(), a0.tolist(), a1.tolist(), b0.tolist(), b1.tolist(),
-                                        sim.tolist(), is_stock.tolist()):
-        found[t].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
+    # pairs come sorted by their first speech, so each part keeps its runs of pairs sharing one
+    for lo, (which, a0, a1, b0, b1, sim, is_stock) in zip(_jit.cuts(len(pairs), threads),
+                                                            _jit.in_threads(part, len(pairs), threads)):
+        for t, x0, x1, y0, y1, s, st in zip(which.tolist(), a0.tolist(), a1.tolist(), b0.tolist(), b1.tolist(),
+                                            sim.tolist(), is_stock.tolist()):
+            found[lo + t].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
     return found
 
 

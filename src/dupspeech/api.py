@@ -347,6 +347,12 @@ def find_copies(
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
     ordered = sorted(cands)
     state = (speeches, texts, seeds, stock, by_name, dates, ranks or {}, acfg)
+    if _jit.enabled():
+        # the compiled kernel releases the GIL: threads share the seeds, where forked workers would copy them
+        found = _align_chunk(state, ordered, threads=jobs)
+        if progress:
+            progress("align", len(ordered), len(ordered))
+        return tuple(found)
     chunks = parallel.chunked(ordered, 8 * jobs) if jobs > 1 else [ordered]
     copies: list[Copy] = []
     for done, part in enumerate(parallel.fork_map(_align_chunk, chunks, state=state, jobs=jobs)):
@@ -356,11 +362,11 @@ def find_copies(
     return tuple(copies)
 
 
-def _align_chunk(state, pairs) -> list[Copy]:
+def _align_chunk(state, pairs, threads: int = 1) -> list[Copy]:
     """Copies for some candidate pairs (see :func:`find_copies`)."""
     speeches, texts, seeds, stock, by_name, dates, ranks, acfg = state
     copies: list[Copy] = []
-    for (i, j), passages in zip(pairs, align_stage.align_pairs(seeds, stock, pairs, acfg)):
+    for (i, j), passages in zip(pairs, align_stage.align_pairs(seeds, stock, pairs, acfg, threads=threads)):
         if not passages:
             continue
         boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
@@ -415,9 +421,12 @@ def find_pairs(
         lsh = grouped_pairs(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold)
     cands = sorted(lsh | set(extra))
     with _stage(timings, "verify"):
-        chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
-        for part in parallel.fork_map(_verify_chunk, chunks, state=(sets, cfg.cluster), jobs=jobs):
-            out.extend(part)
+        if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
+            out = cluster_stage.verify_many(cands, sets, cfg.cluster, threads=jobs)
+        else:
+            chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
+            for part in parallel.fork_map(_verify_chunk, chunks, state=(sets, cfg.cluster), jobs=jobs):
+                out.extend(part)
     if progress:
         progress("verify", len(cands), len(cands))
     return out

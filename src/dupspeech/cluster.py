@@ -47,11 +47,15 @@ def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.n
     return flat, offsets
 
 
-def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """:func:`overlap` of the sets ``pa[t]`` and ``pb[t]`` of a flattened collection (see :func:`flatten`), for
-    every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`)."""
+    every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`), cut into ``threads`` parts that
+    run at once (the kernel releases the GIL)."""
     if _jit.enabled():
-        return _overlaps_kernel(flat, offsets, np.asarray(pa, np.int64), np.asarray(pb, np.int64))
+        pa, pb = np.asarray(pa, np.int64), np.asarray(pb, np.int64)
+        parts = _jit.in_threads(lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi]), len(pa),
+                                threads)
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return np.fromiter(
         (overlap(flat[offsets[a] : offsets[a + 1]], flat[offsets[b] : offsets[b + 1]]) for a, b in zip(pa, pb)),
         dtype=np.int64, count=len(pa),
@@ -80,7 +84,8 @@ def _overlaps_kernel(flat, offsets, pa, pb):  # pragma: no cover - compiled; tes
     return out
 
 
-def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: ClusterConfig) -> list[Verified]:
+def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: ClusterConfig, *,
+                threads: int = 1) -> list[Verified]:
     """:func:`verify_pair` for every pair of ``sets`` in ``pairs``; the pairs that pass, in order."""
     big = [(i, j) for i, j in pairs if min(len(sets[i]), len(sets[j])) >= config.min_shingles]
     if not big:
@@ -91,7 +96,7 @@ def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: Cl
     pa = np.fromiter((slot[i] for i, _ in big), dtype=np.int64, count=len(big))
     pb = np.fromiter((slot[j] for _, j in big), dtype=np.int64, count=len(big))
     out = []
-    for (i, j), inter in zip(big, overlaps(flat, offsets, pa, pb).tolist()):
+    for (i, j), inter in zip(big, overlaps(flat, offsets, pa, pb, threads=threads).tolist()):
         v = _judge(i, j, len(sets[i]), len(sets[j]), inter, config)
         if v is not None:
             out.append(v)
