@@ -306,3 +306,17 @@ def test_stock_flags_compiled_equals_numpy(raw, units_needed):
         mp.setenv("DUPSPEECH_JIT", "1")
         got = stock_flags(seeds, units, cfg)
     assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+
+
+def test_stack_windows_empties_the_list_and_keeps_rows_in_order():
+    from dupspeech.align import pairs_from_window_matrix, pairs_from_windows, stack_windows
+
+    rng = np.random.default_rng(3)
+    sigs = [rng.integers(0, 4, (n, 8)).astype(np.uint32) for n in (3, 0, 5, 1)]
+    expected = pairs_from_windows(sigs, CFG)
+    work = list(sigs)
+    matrix, groups = stack_windows(work)
+    assert work == [None] * 4
+    assert np.array_equal(matrix, np.concatenate(sigs)) and groups.tolist() == [0, 0, 0, 2, 2, 2, 2, 2, 3]
+    assert pairs_from_window_matrix(matrix, groups, CFG) == expected
+    assert stack_windows([np.zeros((0, 8), np.uint32)])[0].shape[0] == 0

@@ -353,15 +353,46 @@ def window_signatures_of(seeds: np.ndarray, config: AlignConfig, *, seed: int) -
     return window_signatures(seeds, config.window, config.stride, MinHashConfig(num_perm=config.num_perm, seed=seed))
 
 
+MAX_BUCKET_SPEECHES = 50
+"""Window buckets spanning more speeches than this are stock language, not copying."""
+
+
 def pairs_from_windows(
-    window_sigs: Sequence[np.ndarray], config: AlignConfig, *, max_speeches: int = 50
+    window_sigs: Sequence[np.ndarray], config: AlignConfig, *, max_speeches: int = MAX_BUCKET_SPEECHES
 ) -> set[tuple[int, int]]:
     """Speech pairs whose windows (``window_sigs[i]`` for speech ``i``) share an LSH bucket."""
-    sigs = [w for w in window_sigs if len(w)]
-    if len(sigs) < 2:
+    matrix, groups = stack_windows(list(window_sigs))
+    return pairs_from_window_matrix(matrix, groups, config, max_speeches=max_speeches)
+
+
+def stack_windows(window_sigs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The window signatures of all speeches as one matrix, and the speech of each row.
+
+    Empties ``window_sigs`` (its items become ``None``) as it copies them, so that when the list holds the only
+    references, the memory peak is the matrix plus one speech's windows, not twice the windows.
+    """
+    widths = {w.shape[1] for w in window_sigs if w is not None and len(w)}
+    total = sum(len(w) for w in window_sigs if w is not None)
+    matrix = np.empty((total, widths.pop() if widths else 0), dtype=np.uint32)
+    groups = np.empty(total, dtype=np.int64)
+    row = 0
+    for s in range(len(window_sigs)):
+        w = window_sigs[s]
+        window_sigs[s] = None  # type: ignore[call-overload]
+        if w is not None and len(w):
+            matrix[row : row + len(w)] = w
+            groups[row : row + len(w)] = s
+            row += len(w)
+    return matrix, groups
+
+
+def pairs_from_window_matrix(
+    matrix: np.ndarray, groups: np.ndarray, config: AlignConfig, *, max_speeches: int = MAX_BUCKET_SPEECHES
+) -> set[tuple[int, int]]:
+    """:func:`pairs_from_windows` from :func:`stack_windows`'s matrix and groups."""
+    if len(np.unique(groups)) < 2:
         return set()
-    groups = np.concatenate([np.full(len(w), s, dtype=np.int64) for s, w in enumerate(window_sigs) if len(w)])
-    return grouped_pairs(np.concatenate(sigs), groups, threshold=config.window_threshold, max_groups=max_speeches)
+    return grouped_pairs(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

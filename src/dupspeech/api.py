@@ -238,18 +238,21 @@ def _match(
                 sets.append(shingle_set)
                 seeds.append(seed_hashes)
                 window_sigs.append(windows)
+        del parts  # the lists above are now the only references, so what they drop is freed
     if progress:
         progress("shingle", len(speeches), len(speeches))
     # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
-        window_pairs = align_stage.pairs_from_windows(window_sigs, cfg.align)
-    del window_sigs
+        matrix, groups = align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
+        window_pairs = align_stage.pairs_from_window_matrix(matrix, groups, cfg.align)
+        del matrix, groups
     if progress:
         progress("windows", len(speeches), len(speeches))
     verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress, timings=timings, jobs=jobs)
     with _stage(timings, "families"):
         fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
+    del sets  # alignment works on the seeds
     ids = [s.id for s in speeches]
     pairs = tuple(
         Pair(ids[v.i], ids[v.j], v.jaccard, v.containment_i_in_j, v.containment_j_in_i, v.relation)  # type: ignore[arg-type]
