@@ -35,7 +35,7 @@ import numpy as np
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import count_common
-from .index import grouped_pairs
+from .index import grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, sorted_unique, token_hashes
 
@@ -390,9 +390,19 @@ def pairs_from_window_matrix(
     matrix: np.ndarray, groups: np.ndarray, config: AlignConfig, *, max_speeches: int = MAX_BUCKET_SPEECHES
 ) -> set[tuple[int, int]]:
     """:func:`pairs_from_windows` from :func:`stack_windows`'s matrix and groups."""
+    span = int(groups.max()) + 1 if len(groups) else 1
+    codes = window_codes(matrix, groups, config, span=span, max_speeches=max_speeches)
+    return set(zip((codes // span).tolist(), (codes % span).tolist()))
+
+
+def window_codes(
+    matrix: np.ndarray, groups: np.ndarray, config: AlignConfig, *, span: int,
+    max_speeches: int = MAX_BUCKET_SPEECHES,
+) -> np.ndarray:
+    """:func:`pairs_from_window_matrix` as sorted codes ``i * span + j`` (``span`` above every speech)."""
     if len(np.unique(groups)) < 2:
-        return set()
-    return grouped_pairs(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches)
+        return np.zeros(0, dtype=np.int64)
+    return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
-from .index import grouped_pairs
+from .index import grouped_codes
 from .ingest import iter_corpus
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
@@ -245,11 +245,11 @@ def _match(
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
         matrix, groups = align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
-        window_pairs = align_stage.pairs_from_window_matrix(matrix, groups, cfg.align)
+        window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches))
         del matrix, groups
     if progress:
         progress("windows", len(speeches), len(speeches))
-    verified = find_pairs(sets, cfg, extra=window_pairs, progress=progress, timings=timings, jobs=jobs)
+    verified = find_pairs(sets, cfg, extra=window_codes, progress=progress, timings=timings, jobs=jobs)
     with _stage(timings, "families"):
         fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
     del sets  # alignment works on the seeds
@@ -271,7 +271,7 @@ def _match(
         with _stage(timings, "align"):
             copies = find_copies(
                 speeches, texts, seeds, by_name, dropped, unit,
-                window_pairs | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
+                _pair_set(window_codes, len(speeches)) | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
                 given_dates=given_dates, ranks=ranks, progress=progress, jobs=jobs,
             )
     return Result(
@@ -284,6 +284,11 @@ def _match(
         settings=cfg.as_items(),
         documents=tuple(docs),
     )
+
+
+def _pair_set(codes: np.ndarray, span: int) -> set[tuple[int, int]]:
+    """Pairs ``(i, j)`` from codes ``i * span + j``."""
+    return set(zip((codes // span).tolist(), (codes % span).tolist()))
 
 
 def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
@@ -405,33 +410,39 @@ def find_pairs(
     sets: list[np.ndarray],
     cfg: Settings,
     *,
-    extra: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
+    extra: set[tuple[int, int]] | np.ndarray = frozenset(),  # type: ignore[assignment]
     progress: Progress | None = None,
     timings: dict | None = None,
     jobs: int = 1,
 ) -> list[cluster_stage.Verified]:
-    """Candidate pairs from the LSH index (plus ``extra``), verified on the exact shingle sets, in order."""
+    """Candidate pairs from the LSH index (plus ``extra``: pairs, or codes ``i * len(sets) + j``), verified on
+    the exact shingle sets, in order."""
     keys = [k for k, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles]
     if len(keys) < 2:
         return []
+    n = len(sets)
     with _stage(timings, "minhash"):
         sigs = signatures([sets[k] for k in keys], cfg.minhash)
     if progress:
         progress("minhash", len(keys), len(keys))
-    out = []
+    out: list[cluster_stage.Verified] = []
     with _stage(timings, "lsh"):
         # the pairs datasketch's MinHashLSH returns (tested against it), about 6 times faster
-        lsh = grouped_pairs(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold)
-    cands = sorted(lsh | set(extra))
+        lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n)
+    if not isinstance(extra, np.ndarray):
+        extra = np.fromiter((i * n + j for i, j in extra), dtype=np.int64, count=len(extra))
+    # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples
+    codes = sorted_unique(np.concatenate([lsh, extra.astype(np.int64, copy=False)]))
     with _stage(timings, "verify"):
         if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
-            out = cluster_stage.verify_many(cands, sets, cfg.cluster, threads=jobs)
+            out = cluster_stage.verify_arrays(codes // n, codes % n, sets, cfg.cluster, threads=jobs)
         else:
+            cands = list(zip((codes // n).tolist(), (codes % n).tolist()))
             chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
             for part in parallel.fork_map(_verify_chunk, chunks, state=(sets, cfg.cluster), jobs=jobs):
                 out.extend(part)
     if progress:
-        progress("verify", len(cands), len(cands))
+        progress("verify", len(codes), len(codes))
     return out
 
 

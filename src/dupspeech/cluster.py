@@ -87,20 +87,39 @@ def _overlaps_kernel(flat, offsets, pa, pb):  # pragma: no cover - compiled; tes
 def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: ClusterConfig, *,
                 threads: int = 1) -> list[Verified]:
     """:func:`verify_pair` for every pair of ``sets`` in ``pairs``; the pairs that pass, in order."""
-    big = [(i, j) for i, j in pairs if min(len(sets[i]), len(sets[j])) >= config.min_shingles]
-    if not big:
+    if not pairs:
         return []
-    used = sorted({x for pair in big for x in pair})
-    slot = {x: k for k, x in enumerate(used)}
-    flat, offsets = flatten([sets[x] for x in used])
-    pa = np.fromiter((slot[i] for i, _ in big), dtype=np.int64, count=len(big))
-    pb = np.fromiter((slot[j] for _, j in big), dtype=np.int64, count=len(big))
-    out = []
-    for (i, j), inter in zip(big, overlaps(flat, offsets, pa, pb, threads=threads).tolist()):
-        v = _judge(i, j, len(sets[i]), len(sets[j]), inter, config)
-        if v is not None:
-            out.append(v)
-    return out
+    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+    return verify_arrays(pa, pb, sets, config, threads=threads)
+
+
+def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: list[np.ndarray], config: ClusterConfig, *,
+                  threads: int = 1) -> list[Verified]:
+    """:func:`verify_many` for the pairs ``(pa[t], pb[t])`` given as arrays (millions of candidates at scale):
+    the intersections come from :func:`overlaps`, the verdicts are computed on whole arrays."""
+    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    big = np.minimum(sizes[pa], sizes[pb]) >= config.min_shingles
+    pa, pb = pa[big], pb[big]
+    if len(pa) == 0:
+        return []
+    used = np.unique(np.concatenate([pa, pb]))
+    slot = np.full(len(sets), -1, dtype=np.int64)
+    slot[used] = np.arange(len(used))
+    flat, offsets = flatten([sets[x] for x in used.tolist()])
+    inter = overlaps(flat, offsets, slot[pa], slot[pb], threads=threads)
+    len_a, len_b = sizes[pa], sizes[pb]
+    union = len_a + len_b - inter
+    # float64 divisions of integers, as verify_pair's Python divisions: the same values bit for bit
+    jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    c_ab, c_ba = inter / len_a, inter / len_b
+    near = jac >= config.threshold
+    keep = np.flatnonzero(near | (np.maximum(c_ab, c_ba) >= config.containment))
+    return [
+        Verified(i, j, jc, ab, ba, "near_duplicate" if nd else "containment")
+        for i, j, jc, ab, ba, nd in zip(pa[keep].tolist(), pb[keep].tolist(), jac[keep].tolist(),
+                                        c_ab[keep].tolist(), c_ba[keep].tolist(), near[keep].tolist())
+    ]
 
 
 def verify_pair(i: int, j: int, a: np.ndarray, b: np.ndarray, config: ClusterConfig) -> Verified | None:

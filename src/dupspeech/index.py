@@ -96,23 +96,32 @@ def grouped_pairs(
         threshold: Jaccard threshold the bands are tuned for.
         max_groups: Buckets spanning more groups than this are skipped (stock language).
     """
+    if len(sigs) < 2:
+        return set()
+    span = int(np.max(groups)) + 1
+    codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span)
+    return set(zip((codes // span).tolist(), (codes % span).tolist()))
+
+
+def grouped_codes(
+    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None
+) -> np.ndarray:
+    """:func:`grouped_pairs` as sorted codes ``g * span + h`` (``span`` above every group): an array, for
+    millions of pairs."""
     n, num_perm = sigs.shape
     if n < 2:
-        return set()
+        return np.zeros(0, dtype=np.int64)
     b, r = lsh_params(threshold, num_perm)
     groups = np.asarray(groups, dtype=np.int64)
-    span = int(groups.max()) + 1
     if _jit.enabled():
         codes = _grouped_pairs_kernel(np.ascontiguousarray(sigs, dtype=np.uint32), groups, span, b, r,
                                       max_groups if max_groups is not None else -1, np.uint64(_ALL_BITS))
-        uniq = sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
-        return set(zip((uniq // span).tolist(), (uniq % span).tolist()))
+        return sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
     found: list[np.ndarray] = []
     for band in range(b):
         _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
         found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
-    uniq = np.unique(np.concatenate(found))
-    return set(zip((uniq // span).tolist(), (uniq % span).tolist()))
+    return sorted_unique(np.concatenate(found))
 
 
 def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None) -> np.ndarray:
