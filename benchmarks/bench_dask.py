@@ -4,12 +4,21 @@ For every corpus size and worker count a fresh ``LocalCluster`` (worker processe
 ``engine_dask.local_cluster`` starts it) is started in a child process; the clock runs from the call of
 ``engine_dask.cluster`` to its result, with the cluster already up and dupspeech imported on the workers (the
 start-up is reported apart). Each run checks that its result is byte-identical to the local engine's. Memory
-is the peak resident set (``VmHWM``) of each worker process, and of the driver.
+is the peak resident set (``VmHWM``) of each worker process, and of the driver. Before the clock starts, each
+worker has imported dupspeech and loaded the compiled kernels (see ``load_kernels``), and its peak is reset:
+"RSS before" is that baseline, the same for every corpus size.
+
+The engine is given a spill folder (a fresh temporary folder per run, as when it starts its own cluster), so
+the workers write each partition's data there and hold at most two partitions at a time; ``--in-memory``
+measures the other way, the partitions kept in the workers' memory (what a remote scheduler without
+``--spill-dir`` does). ``--stage-peaks`` also reads each worker's peak at the end of every stage (and resets
+it), to see which stage sets the peak.
 
 Usage::
 
     python benchmarks/bench_dask.py                                # 2MB and 8MB, 1 and 2 workers
-    python benchmarks/bench_dask.py --sizes 2MB,8MB,16MB --workers 1,2,4 --repeat 2 --out dask.json
+    python benchmarks/bench_dask.py --sizes 2MB,8MB,16MB,32MB --workers 1,2 --stage-peaks --out dask.json
+    python benchmarks/bench_dask.py --sizes 2MB,8MB --workers 2 --in-memory
 
 Corpora are made by ``benchmarks/generate.py`` (seed 1) and cached in ``--cache-dir``.
 """
@@ -63,31 +72,76 @@ def corpus_dir(size: str, seed: int, cache: Path) -> Path:
     return out
 
 
+class StagePeaks(dict):
+    """A ``timings`` dict that also reads each worker's peak RSS when a stage ends, then resets it."""
+
+    def __init__(self, client) -> None:
+        super().__init__()
+        self.client = client
+        self.peaks: dict[str, dict[str, int]] = {}
+
+    def __setitem__(self, stage: str, seconds: float) -> None:
+        super().__setitem__(stage, seconds)
+        if stage not in ("read", "start"):
+            self.peaks[stage] = self.client.run(peak_rss)
+            self.client.run(reset_peak)
+
+
+def load_kernels() -> None:
+    """Load the compiled kernels (numba's on-disk cache) on a worker with a small run that forces them on, so
+    that "RSS before" includes them for every corpus size: a run loads them only for a corpus of 1 million
+    characters or more (``dupspeech._jit``), and they take about 50-90 MiB."""
+    import dupspeech
+
+    os.environ["DUPSPEECH_JIT"] = "1"
+    try:
+        dupspeech.cluster(ROOT / "examples" / "corpus")
+    finally:
+        del os.environ["DUPSPEECH_JIT"]
+
+
 def child(spec: dict) -> dict:
     """One measurement, in its own process so that the driver's peak belongs to this run alone."""
+    import shutil
+
     import distributed
 
     import dupspeech
     from dupspeech import engine_dask
 
     corpus, workers = spec["corpus"], spec["workers"]
+    spill = None if spec.get("in_memory") else (spec.get("spill_dir") or tempfile.mkdtemp(prefix="bench-spill-"))
     started = time.perf_counter()
     with engine_dask.local_cluster(workers, memory_limit=spec.get("memory_limit", "auto")) as cluster, \
             distributed.Client(cluster) as client:
         client.run(engine_dask._warm)
+        client.run(load_kernels)
         client.run(reset_peak)
         baseline = client.run(rss)
         start_up = time.perf_counter() - started
-        timings: dict = {}
+        timings: dict = StagePeaks(client) if spec.get("stage_peaks") else {}
         t0 = time.perf_counter()
-        result = engine_dask.cluster(corpus, scheduler=cluster.scheduler_address, timings=timings)
+        try:
+            result = engine_dask.cluster(corpus, scheduler=cluster.scheduler_address, spill_dir=spill,
+                                         partition_chars=spec.get("partition_chars", 1_000_000), timings=timings)
+        finally:
+            if spill and not spec.get("spill_dir"):
+                shutil.rmtree(spill, ignore_errors=True)
         seconds = time.perf_counter() - t0
         peaks = client.run(peak_rss)
+    stage_peaks = getattr(timings, "peaks", {})
+    if stage_peaks:  # the peak was reset at every stage end: the run's peak is the largest of them
+        peaks = {w: max([p] + [stage[w] for stage in stage_peaks.values()]) for w, p in peaks.items()}
+    chars = sum(len(d.text) for d in result.documents)
     out = {
         "workers": workers,
+        "mode": "memory" if spill is None else "spill",
+        "chars": chars,
+        "partitions": max(2 * workers, -(-chars // spec.get("partition_chars", 1_000_000))),
         "seconds": seconds,
         "start_up_seconds": start_up,
-        "stages": timings,
+        "stages": dict(timings),
+        "stage_peak_bytes": {stage: sorted(p.values()) for stage, p in stage_peaks.items()},
         "worker_peak_bytes": sorted(peaks.values()),
         "worker_baseline_bytes": sorted(baseline.values()),
         "driver_peak_bytes": peak_rss(),
@@ -120,19 +174,30 @@ def run_child(spec: dict) -> dict:
 
 
 def markdown(report: dict) -> str:
-    lines = ["| corpus | engine | workers | seconds | start-up s | peak RSS per worker (MiB) | worker RSS before (MiB)"
-             " | driver peak (MiB) | identical |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| corpus | engine | workers | partitions | seconds | start-up s | peak RSS per worker (MiB) "
+              "| worker RSS before (MiB) | driver peak (MiB) | identical |"),
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    stages: list[str] = []
     for size, entry in report["sizes"].items():
         for ref in entry["local"]:
-            lines.append(f"| {size} ({entry['bytes'] / MIB:.1f} MiB) | local | jobs {ref['jobs']} | "
+            lines.append(f"| {size} ({entry['bytes'] / MIB:.1f} MiB) | local | jobs {ref['jobs']} | - | "
                          f"{ref['seconds']:.2f} | - | - | - | {ref['peak_bytes'] / MIB:.0f} | - |")
         for run in entry["dask"]:
             peaks = " / ".join(f"{p / MIB:.0f}" for p in run["worker_peak_bytes"])
             base = " / ".join(f"{p / MIB:.0f}" for p in run["worker_baseline_bytes"])
-            lines.append(f"| {size} | dask | {run['workers']} | {run['seconds']:.2f} | {run['start_up_seconds']:.1f} "
-                         f"| {peaks} | {base} | {run['driver_peak_bytes'] / MIB:.0f} | "
-                         f"{'yes' if run.get('identical_to_local') else 'NO'} |")
+            engine = "dask" if run.get("mode", "spill") == "spill" else "dask (in memory)"
+            lines.append(f"| {size} | {engine} | {run['workers']} | {run.get('partitions', '-')} | "
+                         f"{run['seconds']:.2f} | {run['start_up_seconds']:.1f} | {peaks} | {base} | "
+                         f"{run['driver_peak_bytes'] / MIB:.0f} | {'yes' if run.get('identical_to_local') else 'NO'} |")
+            stages += [s for s in run.get("stage_peak_bytes", {}) if s not in stages]
+    if stages:  # the largest worker's peak RSS at the end of each stage
+        lines += ["", "| corpus | workers | " + " | ".join(f"{s} (MiB)" for s in stages) + " |",
+                  "|---|---|" + "---|" * len(stages)]
+        for size, entry in report["sizes"].items():
+            for run in entry["dask"]:
+                found = run.get("stage_peak_bytes", {})
+                cells = [f"{max(found[s]) / MIB:.0f}" if s in found else "-" for s in stages]
+                lines.append(f"| {size} | {run['workers']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -147,12 +212,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="also write every measurement to this JSON file")
     ap.add_argument("--memory-limit", default="auto",
                     help="memory budget of each worker (Dask spills to disk past 60%% of it; default: Dask's auto)")
+    ap.add_argument("--in-memory", action="store_true",
+                    help="keep the partitions in the workers' memory (no spill folder), as a remote scheduler "
+                         "without --spill-dir does")
+    ap.add_argument("--spill-dir", help="the engine's spill folder (default: a fresh temporary folder per run)")
+    ap.add_argument("--partition-chars", type=int, default=1_000_000,
+                    help="largest partition in characters (the engine's partition_chars; default 1000000)")
+    ap.add_argument("--stage-peaks", action="store_true",
+                    help="also read each worker's peak RSS at the end of every stage")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
-        print(json.dumps(local_child(spec) if spec.get("local") else child(spec)))
+        if spec.get("warm"):
+            load_kernels()
+            print(json.dumps({}))
+        else:
+            print(json.dumps(local_child(spec) if spec.get("local") else child(spec)))
         return 0
+    run_child({"warm": True})  # compile the kernels into numba's cache once, so that the workers only load them
     report: dict = {"cpus": os.cpu_count(), "sizes": {}}
     for size in args.sizes.split(","):
         corpus = corpus_dir(size, args.seed, Path(args.cache_dir))
@@ -161,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         entry["local"].append(min((run_child({"corpus": str(corpus), "local": True, "jobs": 1})
                                    for _ in range(args.repeat)), key=lambda r: r["seconds"]))
         for workers in (int(w) for w in args.workers.split(",")):
-            spec = {"corpus": str(corpus), "workers": workers, "memory_limit": args.memory_limit}
+            spec = {"corpus": str(corpus), "workers": workers, "memory_limit": args.memory_limit,
+                    "in_memory": args.in_memory, "spill_dir": args.spill_dir, "stage_peaks": args.stage_peaks,
+                    "partition_chars": args.partition_chars}
             run = min((run_child(spec) for _ in range(args.repeat)),
                       key=lambda r: r["seconds"])
             entry["dask"].append(run)

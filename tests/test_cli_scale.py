@@ -71,10 +71,16 @@ def test_usage_errors_exit_2_and_missing_things_exit_1(db):
     assert res.exit_code == 1 and "not in the index" in res.output
 
 
-def test_cluster_on_dask_equals_local():
-    res = invoke("cluster", EXAMPLES, "--engine", "dask", "--workers", "2", "--json")
+def test_cluster_on_dask_equals_local(tmp_path):
+    spill = tmp_path / "spill"
+    res = invoke("cluster", EXAMPLES, "--engine", "dask", "--workers", "2", "--spill-dir", spill, "--json")
     assert res.exit_code == 0, res.output
     assert res.stdout == invoke("cluster", EXAMPLES, "--json").stdout
+    assert spill.is_dir() and list(spill.iterdir()) == []  # the run's files are removed
+    res = invoke("cluster", EXAMPLES, "--spill-dir", spill)
+    assert res.exit_code == 2 and "options of --engine dask" in res.output
+    res = invoke("cluster", EXAMPLES, "--engine", "dask", "--spill-dir", EXAMPLES / "01_anquan_fanwen.txt")
+    assert res.exit_code == 2 and "--spill-dir" in res.output
 
 
 def test_index_on_redis(redis_url):

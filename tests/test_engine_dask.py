@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +81,109 @@ def test_errors_are_the_local_ones(scheduler, tmp_path):
         engine_dask.cluster(EXAMPLES, scheduler="tcp://127.0.0.1:9", connect_timeout=1)
 
 
+# --- the spill folder: partitions on disk, not in the workers' memory ---------------------------------------
+
+
+def _held() -> set[str]:
+    """The kinds of data the workers of the running engine hold between tasks (Dask's own store), once the
+    results the driver has already collected are released (Dask forgets them a moment later)."""
+
+    def held(dask_worker) -> list[str]:
+        return [type(v).__name__ for v in dask_worker.data.values()]
+
+    for _ in range(100):
+        kinds = {kind for kinds in distributed.get_client().run(held).values() for kind in kinds}
+        if "list" not in kinds:  # the verification results, collected and released
+            break
+        time.sleep(0.02)
+    return kinds
+
+
+def test_spill_dir_identical_and_only_handles_stay_on_the_workers(scheduler, generated, tmp_path, monkeypatch):
+    spill = tmp_path / "spill"
+    seen: list[tuple[set[str], list[str]]] = []
+    families = engine_dask.families_of
+
+    def spy(*args):  # on the driver, between verification and alignment
+        files = sorted(f.name for run in spill.iterdir() for f in run.iterdir()) if spill.exists() else []
+        seen.append((_held(), files))
+        return families(*args)
+
+    monkeypatch.setattr(engine_dask, "families_of", spy)
+    on_disk = engine_dask.cluster(generated, scheduler=scheduler, partitions=5, spill_dir=spill)
+    in_memory = engine_dask.cluster(generated, scheduler=scheduler, partitions=5)  # remote, no spill_dir
+    local = dupspeech.cluster(generated).to_json()
+    assert on_disk.to_json() == local and in_memory.to_json() == local
+    (held_on_disk, files), (held_in_memory, no_files) = seen
+    # what a partition derives is in files and the workers keep nothing of it (at most a handle), while
+    # without a spill folder they keep every partition's texts, shingle sets and seeds
+    assert {f"{kind}-{k}.pkl" for kind in ("core", "seeds") for k in range(5)} <= set(files) and not no_files
+    assert held_on_disk <= {"_Spilled"} and {"_Core", "_Ragged"} <= held_in_memory
+    assert spill.is_dir() and list(spill.iterdir()) == []  # the run's subfolder is gone, the folder stays
+
+
+def test_own_cluster_spills_to_a_temporary_folder_removed_after_the_run_and_on_error(monkeypatch):
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording(*args, **kwargs):
+        path = mkdtemp(*args, **kwargs)
+        if kwargs.get("prefix") == "dupspeech-spill-":
+            made.append(path)
+        return path
+
+    monkeypatch.setattr(engine_dask.tempfile, "mkdtemp", recording)
+    families = engine_dask.families_of
+    during: list[list[str]] = []
+
+    def spy(*args):
+        during.append(sorted(os.listdir(made[-1])))
+        return families(*args)
+
+    monkeypatch.setattr(engine_dask, "families_of", spy)
+    assert engine_dask.cluster(EXAMPLES, n_workers=2).to_json() == dupspeech.cluster(EXAMPLES).to_json()
+    assert "core-0.pkl" in during[0] and not os.path.exists(made[0])
+
+    def failing(*args):
+        spy(*args)
+        raise RuntimeError("stopped on purpose")
+
+    monkeypatch.setattr(engine_dask, "families_of", failing)
+    with pytest.raises(RuntimeError, match="on purpose"):
+        engine_dask.cluster(EXAMPLES, n_workers=2)
+    assert len(made) == 2 and "core-0.pkl" in during[1] and not os.path.exists(made[1])
+
+
+def test_spill_dir_errors_say_how_to_fix(scheduler, tmp_path):
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    with pytest.raises(dupspeech.ConfigError, match="cannot write in the spill folder .* a folder you can write"):
+        engine_dask.cluster(EXAMPLES, scheduler=scheduler, spill_dir=not_a_folder)
+
+    class Blind:  # a cluster where one worker does not see the folder
+        def run(self, fn, *args):
+            return {"tcp://10.0.0.1:4000": True, "tcp://10.0.0.2:4000": False}
+
+    with pytest.raises(dupspeech.ConfigError, match=r"not visible on the worker\(s\) tcp://10.0.0.2:4000; .*share"):
+        engine_dask._check_visible(Blind(), str(tmp_path), tmp_path)
+
+
 # --- the shuffle's grouping against the local banding (no cluster needed) -----------------------------------
+
+
+def test_band_keys_cut_in_batches_are_the_same(monkeypatch):
+    """A large partition's windows are keyed a batch at a time; the pieces must not depend on the batches."""
+    rng = np.random.default_rng(5)
+    cfg = dupspeech.settings()
+    windows = [rng.integers(0, 2**32, size=(n, cfg.align.num_perm), dtype=np.uint32) for n in (3, 0, 7, 1, 0, 5, 2)]
+    sigs = rng.integers(0, 2**32, size=(4, cfg.minhash.num_perm), dtype=np.uint32)
+    eligible = np.array([0, 2, 3, 5])
+    whole = engine_dask._emit(sigs, eligible, windows, cfg, 3)
+    monkeypatch.setattr(engine_dask, "WINDOW_BATCH", 4)
+    batched = engine_dask._emit(sigs, eligible, windows, cfg, 3)
+    assert sum(len(piece[2]) for piece in whole) == 18 * engine_dask.lsh_params(cfg.align.window_threshold, cfg.align.num_perm)[0]
+    for a, b in zip(whole, batched):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 signature_sets = st.lists(st.lists(st.integers(0, 5), min_size=16, max_size=16), min_size=2, max_size=30)
 

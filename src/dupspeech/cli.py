@@ -113,6 +113,10 @@ def _index_option(fn, *, help: str | None = None):
 
 def _scale_options(fn):
     """``cluster``'s options for an index instead of a corpus, and for the Dask engine."""
+    fn = click.option("--spill-dir", default=None, metavar="DIR", type=click.Path(file_okay=False, path_type=str),
+                      help="With --engine dask: where the workers write the partitions so that each holds at most "
+                           "two at a time; with --scheduler, a folder this machine and every worker share "
+                           "[default: a temporary folder for a local cluster; none with --scheduler].")(fn)
     fn = click.option("--workers", type=int, default=2, show_default=True,
                       help="Worker processes of the local Dask cluster (--engine dask without --scheduler).")(fn)
     fn = click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -134,13 +138,13 @@ def _given(ctx: click.Context, names: tuple[str, ...] = _TUNING) -> dict:
             if n in ctx.params and ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)}
 
 
-def _cluster_runner(ctx: click.Context, corpus, index_location, engine, scheduler, workers):
+def _cluster_runner(ctx: click.Context, corpus, index_location, engine, scheduler, workers, spill_dir):
     """What ``cluster`` runs: the local pipeline on CORPUS, the Dask engine on CORPUS, or an index."""
     if (corpus is None) == (index_location is None):
         raise _UsageError("give CORPUS (a folder or file) or --index PATH|URL, not both"
                           if corpus else "give CORPUS (a folder or file) or --index PATH|URL")
-    if engine != "dask" and (scheduler or ctx.get_parameter_source("workers").name != "DEFAULT"):
-        raise _UsageError("--scheduler and --workers are options of --engine dask")
+    if engine != "dask" and (scheduler or spill_dir or ctx.get_parameter_source("workers").name != "DEFAULT"):
+        raise _UsageError("--scheduler, --workers and --spill-dir are options of --engine dask")
     if index_location is not None:
         if engine == "dask":
             raise _UsageError("--engine dask runs on a corpus; an index is clustered locally (drop --engine)")
@@ -157,7 +161,7 @@ def _cluster_runner(ctx: click.Context, corpus, index_location, engine, schedule
         def on_dask(source, *, progress, jobs, **options):
             from . import engine_dask
 
-            return engine_dask.cluster(source, scheduler=scheduler, n_workers=workers, **options)
+            return engine_dask.cluster(source, scheduler=scheduler, n_workers=workers, spill_dir=spill_dir, **options)
 
         return on_dask, corpus
     return api.cluster, corpus
@@ -194,12 +198,12 @@ def main() -> None:
 @_progress_option
 @click.pass_context
 def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed,
-                provenance, jobs, index_location, engine, scheduler, workers, progress) -> None:
+                provenance, jobs, index_location, engine, scheduler, workers, spill_dir, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.
     """
-    runner, source = _cluster_runner(ctx, corpus, index_location, engine, scheduler, workers)
+    runner, source = _cluster_runner(ctx, corpus, index_location, engine, scheduler, workers, spill_dir)
     with _progress_bar(_show_progress(progress, quiet) and engine == "local") as update:
         result = _run(
             runner,
