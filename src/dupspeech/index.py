@@ -134,7 +134,7 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
         max_groups: Buckets spanning more groups than this give no pairs (stock language).
     """
     # distinct (bucket, group) memberships, sorted by bucket then group
-    member = np.unique(bucket.astype(np.int64) * span + groups)
+    member = sorted_unique(bucket.astype(np.int64) * span + groups)
     mb, mg = member // span, member % span
     starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
     sizes = np.diff(np.r_[starts, len(member)])
