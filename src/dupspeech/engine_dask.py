@@ -58,7 +58,7 @@ from .cluster import families as families_of
 from .cluster import verify_many
 from .config import ClusterConfig, Settings
 from .errors import ConfigError, require
-from .index import lsh_params
+from .index import bucket_pairs, lsh_params
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, Pair, Result, Speech
 from .normalize import Normalized
@@ -398,28 +398,8 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) ->
     bucket = np.empty(n, dtype=np.int64)
     bucket[order] = np.cumsum(first) - 1
     del order, first
-    pairs = _distinct(_pairs_in_buckets(bucket, gids, span, max_groups))
+    pairs = _distinct(bucket_pairs(bucket, gids, span, max_groups=max_groups))
     return np.stack([pairs // span, pairs % span], axis=1)
-
-
-def _pairs_in_buckets(bucket: np.ndarray, groups: np.ndarray, span: int, max_groups: int | None) -> np.ndarray:
-    """``index.bucket_pairs`` with a sort in place of ``np.unique``, which hashes and is several times slower
-    on these arrays (numpy 2): pairs of distinct groups sharing a bucket, ``g * span + h``, ``g < h``."""
-    member = _distinct(bucket * span + groups)  # distinct (bucket, group), sorted by bucket then group
-    mb, mg = member // span, member % span
-    del member
-    starts = np.flatnonzero(np.r_[True, mb[1:] != mb[:-1]])
-    sizes = np.diff(np.r_[starts, len(mb)])
-    ok = sizes >= 2
-    if max_groups is not None:
-        ok &= sizes <= max_groups
-    found = [np.zeros(0, dtype=np.int64)]
-    for m in np.unique(sizes[ok]).tolist():
-        sel = starts[ok & (sizes == m)]
-        block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
-        x, y = np.triu_indices(m, 1)
-        found.append(block[:, x].ravel() * span + block[:, y].ravel())
-    return np.concatenate(found)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
