@@ -34,8 +34,8 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .cluster import count_common
-from .index import grouped_codes
+from .cluster import count_common, flatten
+from .index import code_pairs, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, sorted_unique, token_hashes
 
@@ -294,7 +294,12 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
     if not uniq:
         return []
     values, counts = np.unique(np.concatenate(uniq), return_counts=True)
-    common = values[counts >= config.boilerplate_units]
+    return stock_positions_many(values[counts >= config.boilerplate_units], seeds)
+
+
+def stock_positions_many(common: np.ndarray, seeds: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """:func:`stock_positions` for each speech's seeds: a hash set of ``common`` built once and probed by a
+    compiled kernel when numba is enabled (:mod:`dupspeech._jit`)."""
     if _jit.enabled() and len(common):
         table, mask = _hash_set(common)
         return [_members(table, mask, np.asarray(s, dtype=np.uint64)) for s in seeds]
@@ -391,8 +396,7 @@ def pairs_from_window_matrix(
 ) -> set[tuple[int, int]]:
     """:func:`pairs_from_windows` from :func:`stack_windows`'s matrix and groups."""
     span = int(groups.max()) + 1 if len(groups) else 1
-    codes = window_codes(matrix, groups, config, span=span, max_speeches=max_speeches)
-    return set(zip((codes // span).tolist(), (codes % span).tolist()))
+    return set(code_pairs(window_codes(matrix, groups, config, span=span, max_speeches=max_speeches), span))
 
 
 def window_codes(
@@ -513,11 +517,8 @@ def align_pairs(
         return out
     used = sorted({x for pair in pairs for x in pair})
     slot = {x: s for s, x in enumerate(used)}
-    lengths = np.fromiter((len(seeds[x]) for x in used), dtype=np.int64, count=len(used))
-    offsets = np.zeros(len(used) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.concatenate([np.asarray(seeds[x], dtype=np.uint64) for x in used]) if used else np.zeros(0, np.uint64)
-    flags = np.concatenate([np.asarray(stock[x], dtype=np.bool_) for x in used])
+    flat, offsets = flatten([seeds[x] for x in used])
+    flags, _ = flatten([stock[x] for x in used], dtype=np.bool_)
     pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
     pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
     c = config

@@ -20,7 +20,7 @@ from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
-from .index import grouped_codes
+from .index import code_pairs, grouped_codes
 from .ingest import iter_corpus
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
@@ -271,7 +271,7 @@ def _match(
         with _stage(timings, "align"):
             copies = find_copies(
                 speeches, texts, seeds, by_name, dropped, unit,
-                _pair_set(window_codes, len(speeches)) | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
+                set(code_pairs(window_codes, len(speeches))) | {(v.i, v.j) for v in verified} | set(align_pairs), cfg,
                 given_dates=given_dates, ranks=ranks, progress=progress, jobs=jobs,
             )
     return Result(
@@ -284,11 +284,6 @@ def _match(
         settings=cfg.as_items(),
         documents=tuple(docs),
     )
-
-
-def _pair_set(codes: np.ndarray, span: int) -> set[tuple[int, int]]:
-    """Pairs ``(i, j)`` from codes ``i * span + j``."""
-    return set(zip((codes // span).tolist(), (codes % span).tolist()))
 
 
 def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
@@ -437,7 +432,7 @@ def find_pairs(
         if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
             out = cluster_stage.verify_arrays(codes // n, codes % n, sets, cfg.cluster, threads=jobs)
         else:
-            cands = list(zip((codes // n).tolist(), (codes % n).tolist()))
+            cands = code_pairs(codes, n)
             chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
             for part in parallel.fork_map(_verify_chunk, chunks, state=(sets, cfg.cluster), jobs=jobs):
                 out.extend(part)

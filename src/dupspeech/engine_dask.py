@@ -474,8 +474,8 @@ def _stock_reduce(min_units: int, *refs) -> np.ndarray:
 def _stock_flags(seeds_ref, common, folder: str | None, k: int):
     """Per position of every speech of partition ``k``: whether its seed is stock language (in ``common``)."""
     seeds, common = _get(seeds_ref), _get(common)
-    return _put(_Ragged.of([align_stage.stock_positions(common, seeds[n]) for n in range(len(seeds))], np.bool_),
-                folder, f"flags-{k}.pkl")
+    flags = align_stage.stock_positions_many(common, [seeds[n] for n in range(len(seeds))])
+    return _put(_Ragged.of(flags, np.bool_), folder, f"flags-{k}.pkl")
 
 
 @_task

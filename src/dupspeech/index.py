@@ -99,8 +99,12 @@ def grouped_pairs(
     if len(sigs) < 2:
         return set()
     span = int(np.max(groups)) + 1
-    codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span)
-    return set(zip((codes // span).tolist(), (codes % span).tolist()))
+    return set(code_pairs(grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span), span))
+
+
+def code_pairs(codes: np.ndarray, span: int) -> list[tuple[int, int]]:
+    """The pairs ``(i, j)`` behind codes ``i * span + j``, in the codes' order."""
+    return list(zip((codes // span).tolist(), (codes % span).tolist()))
 
 
 def grouped_codes(
