@@ -24,6 +24,11 @@ P3 = "要加强应急值守，严格执行领导带班和二十四小时值班�
 P4 = "各级党组织要充分发挥战斗堡垒作用，广大党员干部要冲锋在前，主动认领责任区，带头参与巡查排险和群众转移。"
 OTHER = "今年以来全市经济运行总体平稳，工业生产稳中有升，消费市场逐步回暖，固定资产投资保持较快增长，民生保障持续加强。"
 
+FARM = ("全县要抓好春耕备耕，落实粮食种植面积，推广优良品种和测土配方施肥，加快高标准农田建设，"
+        "完善农田水利设施，保障化肥农药等农资供应，稳定农民种粮收益，确保夏粮丰收到手。")
+SCHOOL = ("教育部门要持续推进义务教育优质均衡发展，加快薄弱学校改造，补齐乡村学校师资短板，"
+          "落实课后服务和学生资助政策，抓好校园安全和食品卫生，办好人民满意的教育。")
+
 
 def passages(a: str, b: str, cfg: AlignConfig = CFG) -> list[Passage]:
     return align(seeds_of(normalize(a).text, cfg), seeds_of(normalize(b).text, cfg), cfg)
@@ -100,6 +105,8 @@ def test_align_config_validation():
         AlignConfig(min_chars=3)
     with pytest.raises(ConfigError):
         AlignConfig(window=4)
+    with pytest.raises(ConfigError, match="window_min_hits"):
+        AlignConfig(window_min_hits=0)
 
 
 # --- through the library -----------------------------------------------------------------------------------
@@ -108,10 +115,14 @@ def speech(title: str, *paras: str) -> str:
     return title + "\n同志们：\n" + "\n".join(paras) + "\n谢谢大家！\n"
 
 
-def test_borrowed_paragraphs_are_found_outside_families():
-    source = speech("在2020年1月全县安全生产会议上的讲话", P1, P2, P3, P4)
-    borrower = speech("在2024年全市经济工作会议上的讲话", OTHER, P2, OTHER.replace("全市", "全区"), P4)
-    r = dupspeech.cluster({"a.txt": source, "b.txt": borrower})
+@pytest.mark.parametrize("paragraphs,min_hits", [
+    ((P1, P2, P3, P4), 1),  # paragraphs of about 52 characters: one window meeting, kept by the default
+    ((FARM, P2 + P3, SCHOOL, P4 + P1), 2),  # about 105: they meet in several windows, so the faster setting finds them
+])
+def test_borrowed_paragraphs_are_found_outside_families(paragraphs, min_hits):
+    source = speech("在2020年1月全县安全生产会议上的讲话", *paragraphs)
+    borrower = speech("在2024年全市经济工作会议上的讲话", OTHER, paragraphs[1], OTHER.replace("全市", "全区"), paragraphs[3])
+    r = dupspeech.cluster({"a.txt": source, "b.txt": borrower}, align=AlignConfig(window_min_hits=min_hits))
     assert r.clusters == ()
     real = [c for c in r.copies if not c.boilerplate]
     assert {(c.source.speech, c.target.speech) for c in real} == {("a.txt#1", "b.txt#1")}

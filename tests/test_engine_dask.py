@@ -195,11 +195,14 @@ def test_band_shuffle_finds_the_pairs_of_one_lsh_index(rows, n_reducers):
     groups = np.arange(len(sigs)) // 2  # two rows per group, as windows of one speech
     for threshold, max_groups in ((0.5, None), (0.3, 3)):
         keys, row, dest = engine_dask._keyed(sigs, threshold, n_reducers)
-        found = set()
-        for r in range(n_reducers):  # what each reducer sees of the keys
-            for g, h in engine_dask._bucket_pairs(keys[dest == r], groups[row[dest == r]], max_groups):
-                found.add((int(g), int(h)))
+        # what each reducer sees of the keys
+        reduced = [engine_dask._bucket_pairs(keys[dest == r], groups[row[dest == r]], max_groups)
+                   for r in range(n_reducers)]
+        found = {(int(g), int(h)) for pairs, _ in reduced for g, h in pairs}
         assert found == grouped_pairs(sigs, groups, threshold=threshold, max_groups=max_groups)
+        for min_hits in (2, 3):  # bucket counts add up over the reducers as over one index's bands
+            assert engine_dask._window_pairs(reduced, len(sigs), min_hits) == grouped_pairs(
+                sigs, groups, threshold=threshold, max_groups=max_groups, min_hits=min_hits)
     keys, row, dest = engine_dask._keyed(sigs, 0.5, 1)
-    pairs = {(int(g), int(h)) for g, h in engine_dask._bucket_pairs(keys, row, None)}
+    pairs = {(int(g), int(h)) for g, h in engine_dask._bucket_pairs(keys, row, None)[0]}
     assert pairs == set(candidate_pairs(sigs, list(range(len(sigs))), threshold=0.5, seed=1))  # datasketch's own

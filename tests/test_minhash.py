@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
@@ -150,3 +152,30 @@ def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups,
     codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, b, r, -1 if max_groups is None else max_groups,
                                   np.uint64(key_mask))
     assert {(int(c) // 9, int(c) % 9) for c in codes} == expected
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), max_groups=st.sampled_from([None, 3]), min_hits=st.integers(1, 4))
+def test_min_hits_counts_the_buckets_two_groups_share_over_all_bands(jit, seed, max_groups, min_hits):
+    """``min_hits`` keeps the pairs whose rows meet in at least that many (band, bucket)s: checked against a
+    plain dictionary of buckets per band."""
+    from dupspeech.index import grouped_pairs, lsh_params
+
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 3, (30, 32)).astype(np.uint32)
+    groups = rng.integers(0, 8, 30)
+    b, r = lsh_params(0.5, 32)
+    hits: dict[tuple[int, int], int] = {}
+    for band in range(b):
+        buckets: dict[tuple[int, ...], set[int]] = {}
+        for row, g in zip(sigs, groups):
+            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
+        for members in buckets.values():
+            if 2 <= len(members) and (max_groups is None or len(members) <= max_groups):
+                for pair in itertools.combinations(sorted(members), 2):
+                    hits[pair] = hits.get(pair, 0) + 1
+    expected = {pair for pair, n in hits.items() if n >= min_hits}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        assert grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups, min_hits=min_hits) == expected

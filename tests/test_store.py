@@ -271,3 +271,20 @@ def test_redis_round_trip(corpus, redis_url, db, tmp_path):
         assert index.query(page).pairs == ()
         (corpus / "b.txt").unlink()
         assert index.cluster().to_json() == dupspeech.cluster(corpus).to_json()
+
+
+def test_query_counts_window_meetings_as_a_local_run_does(corpus, db, tmp_path):
+    """``align.window_min_hits`` is a query-time setting: a borrowed paragraph whose windows meet fewer times
+    than it asks is no candidate, in the index as in ``cluster``."""
+    from dupspeech.config import AlignConfig
+
+    page = tmp_path / "new" / "q.txt"
+    page.parent.mkdir()
+    page.write_text(QUERY, encoding="utf-8")
+    with dupspeech.Index(db) as index:
+        index.add(corpus)
+    for min_hits, found in ((1, True), (1000, False)):
+        with dupspeech.Index(db, align=AlignConfig(window_min_hits=min_hits)) as index:
+            result = index.query(page)
+        pairs = {frozenset((c.source.speech, c.target.speech)) for c in result.copies}
+        assert (frozenset(("query/q.txt#2", "b.txt#1")) in pairs) is found

@@ -404,9 +404,10 @@ def window_codes(
     max_speeches: int = MAX_BUCKET_SPEECHES,
 ) -> np.ndarray:
     """:func:`pairs_from_window_matrix` as sorted codes ``i * span + j`` (``span`` above every speech)."""
-    if len(np.unique(groups)) < 2:
+    if not len(groups) or groups.min() == groups.max():
         return np.zeros(0, dtype=np.int64)
-    return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span)
+    return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span,
+                         min_hits=config.window_min_hits)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

@@ -145,6 +145,11 @@ class AlignConfig:
             to find speech pairs that share a passage.
         stride: Step between windows; ``window`` must be a multiple of it.
         window_threshold: Jaccard threshold of the window LSH index.
+        window_min_hits: Two speeches become a window candidate pair when their windows meet in at least this
+            many LSH buckets, counted over all bands and windows. 1 (the default) keeps every meeting; 2 drops
+            three quarters of the window pairs of a large corpus (mostly shared stock sentences) and a third of
+            the alignment time, but also most copied passages shorter than about 70 characters, such as a
+            quoted sentence (measured in docs/defaults.md).
         num_perm: MinHash permutations for windows.
         boilerplate_units: A seed recurring in at least this many unrelated texts (families count once) is
             stock language.
@@ -160,6 +165,7 @@ class AlignConfig:
     window: int = 80
     stride: int = 20
     window_threshold: float = 0.5
+    window_min_hits: int = 1
     num_perm: int = 64
     boilerplate_units: int = 3
     boilerplate_chars: int = 120
@@ -183,6 +189,9 @@ class AlignConfig:
             )
         if not 0.0 < self.window_threshold <= 1.0:
             raise ConfigError(f"align window_threshold must be in (0, 1], got {self.window_threshold}")
+        if not isinstance(self.window_min_hits, int) or self.window_min_hits < 1:
+            raise ConfigError(f"align window_min_hits must be an integer >= 1, got {self.window_min_hits!r}"
+                              " (1, the default, keeps every window meeting)")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"align num_perm must be in [16, 1024], got {self.num_perm}")
         if self.boilerplate_units < 2:

@@ -58,11 +58,12 @@ from .cluster import families as families_of
 from .cluster import verify_many
 from .config import ClusterConfig, Settings
 from .errors import ConfigError, require
-from .index import bucket_pairs, lsh_params
+from .index import bucket_pairs, code_pairs, count_codes, lsh_params
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, Pair, Result, Speech
 from .normalize import Normalized
 from .segment import split_page
+from .shingle import sorted_unique
 
 __all__ = ["cluster"]
 
@@ -373,10 +374,11 @@ def _emit(sigs: np.ndarray, eligible: np.ndarray, windows: list[np.ndarray], cfg
     return pieces
 
 
-def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) -> np.ndarray:
-    """Pairs ``(g, h)``, ``g < h``, of groups that share a key, as ``int64[n, 2]`` (see ``index.grouped_pairs``)."""
+def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(g, h)``, ``g < h``, of groups that share a key, as ``int64[n, 2]`` (see ``index.grouped_pairs``),
+    and the number of keys (buckets) each pair shares."""
     if len(keys) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
     span = int(gids.max()) + 1
     # the uint32 columns packed two by two into uint64 (exact), rows sorted by band, then values; built column
     # by column so that no wider copy of the whole key table is made
@@ -398,18 +400,12 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) ->
     bucket = np.empty(n, dtype=np.int64)
     bucket[order] = np.cumsum(first) - 1
     del order, first
-    pairs = _distinct(bucket_pairs(bucket, gids, span, max_groups=max_groups))
-    return np.stack([pairs // span, pairs % span], axis=1)
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of an integer array (a plain sort: faster here than ``np.unique``'s hashing)."""
-    values = np.sort(values)
-    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+    pairs, hits = count_codes(bucket_pairs(bucket, gids, span, max_groups=max_groups))
+    return np.stack([pairs // span, pairs % span], axis=1), hits
 
 
 @_task
-def _reduce(offsets: list[int], *refs) -> tuple[np.ndarray, np.ndarray]:
+def _reduce(offsets: list[int], *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The reduce side of the band shuffle: one reducer's rows from every partition, grouped by key.
 
     ``refs[p]`` is partition ``p``'s piece for this reducer; ``offsets[p]`` its first speech's number.
@@ -420,9 +416,19 @@ def _reduce(offsets: list[int], *refs) -> tuple[np.ndarray, np.ndarray]:
     win_keys = np.concatenate([p[2] for p in pieces])
     win_gids = np.concatenate([p[3] + offsets[k] for k, p in enumerate(pieces)])
     del pieces
-    sig_pairs = _bucket_pairs(sig_keys, sig_gids, None)
+    sig_pairs = _bucket_pairs(sig_keys, sig_gids, None)[0]
     del sig_keys, sig_gids
     return sig_pairs, _bucket_pairs(win_keys, win_gids, MAX_BUCKET_SPEECHES)
+
+
+def _window_pairs(reduced: list[tuple[np.ndarray, np.ndarray]], span: int, min_hits: int) -> set[tuple[int, int]]:
+    """The window pairs of all reducers that share at least ``min_hits`` buckets in all (each bucket lives in
+    one reducer, so the counts add up), as a local run's ``align.window_codes`` keeps them."""
+    if not reduced:
+        return set()
+    codes = np.concatenate([pairs[:, 0] * span + pairs[:, 1] for pairs, _ in reduced])
+    distinct, hits = count_codes(codes, np.concatenate([h for _, h in reduced]))
+    return set(code_pairs(distinct[hits >= min_hits], span))
 
 
 @_task
@@ -448,7 +454,7 @@ def _unit_seeds(seeds_ref, units: list[int], n_reducers: int, folder: str | None
         by_unit.setdefault(unit, []).append(seeds[n])
     rows = [np.zeros((0, 2), dtype=np.uint64)]
     for unit, found in sorted(by_unit.items()):
-        uniq = _distinct(np.concatenate(found))
+        uniq = sorted_unique(np.concatenate(found))
         rows.append(np.stack([uniq, np.full(len(uniq), unit, dtype=np.uint64)], axis=1))
     del seeds, by_unit
     table = np.concatenate(rows)
@@ -769,7 +775,7 @@ def _run(client, files, docs, cfg: Settings, n_parts: int, folder: str | None, *
         del prepared  # the band pieces are freed (or their files deleted) once reduced
         _remove(folder, "bands-")
     lsh = {(int(i), int(j)) for sig_pairs, _ in reduced for i, j in sig_pairs}
-    window_pairs = {(int(i), int(j)) for _, win_pairs in reduced for i, j in win_pairs}
+    window_pairs = _window_pairs([w for _, w in reduced], len(speeches), cfg.align.window_min_hits)
     del reduced
 
     def blocks(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, int]]]:

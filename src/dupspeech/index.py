@@ -81,7 +81,7 @@ def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
 
 
 def grouped_pairs(
-    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None
+    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None, min_hits: int = 1
 ) -> set[tuple[int, int]]:
     """Pairs of distinct groups ``(g, h)``, ``g < h``, that have rows in a common LSH bucket.
 
@@ -95,11 +95,13 @@ def grouped_pairs(
         groups: Group of each row (e.g. the speech a passage window belongs to), non-negative integers.
         threshold: Jaccard threshold the bands are tuned for.
         max_groups: Buckets spanning more groups than this are skipped (stock language).
+        min_hits: Pairs that meet in fewer buckets than this (counted over all bands) are dropped.
     """
     if len(sigs) < 2:
         return set()
     span = int(np.max(groups)) + 1
-    return set(code_pairs(grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span), span))
+    codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span, min_hits=min_hits)
+    return set(code_pairs(codes, span))
 
 
 def code_pairs(codes: np.ndarray, span: int) -> list[tuple[int, int]]:
@@ -108,7 +110,8 @@ def code_pairs(codes: np.ndarray, span: int) -> list[tuple[int, int]]:
 
 
 def grouped_codes(
-    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None
+    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None,
+    min_hits: int = 1,
 ) -> np.ndarray:
     """:func:`grouped_pairs` as sorted codes ``g * span + h`` (``span`` above every group): an array, for
     millions of pairs."""
@@ -120,12 +123,33 @@ def grouped_codes(
     if _jit.enabled():
         codes = _grouped_pairs_kernel(np.ascontiguousarray(sigs, dtype=np.uint32), groups, span, b, r,
                                       max_groups if max_groups is not None else -1, np.uint64(_ALL_BITS))
+    else:
+        found: list[np.ndarray] = []
+        for band in range(b):
+            _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
+            found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
+        codes = np.concatenate(found)
+    if min_hits <= 1:
         return sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
-    found: list[np.ndarray] = []
-    for band in range(b):
-        _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
-        found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
-    return sorted_unique(np.concatenate(found))
+    distinct, hits = count_codes(codes)
+    return distinct[hits >= min_hits]
+
+
+def count_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``codes``, sorted, and how often each occurs (or the sum of its ``weights``).
+
+    Each code :func:`bucket_pairs` emits stands for one bucket in which the pair meets, so the counts are the
+    number of buckets, over all bands, that the two groups share.
+    """
+    order = None if weights is None else np.argsort(codes, kind="stable")
+    s = np.sort(codes) if order is None else codes[order]
+    if not len(s):
+        return s.astype(np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    if weights is None:
+        return s[starts], np.diff(np.r_[starts, len(s)])
+    assert order is not None
+    return s[starts], np.add.reduceat(np.asarray(weights, dtype=np.int64)[order], starts)
 
 
 def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None) -> np.ndarray:

@@ -350,11 +350,15 @@ class Index:
                 for uid in self._store.lookup_speech(signature(shingle_set, cfg.minhash)):
                     found.setdefault(uid, set()).add(q)
             if len(windows):
+                hits: dict[int, int] = {}  # indexed speech -> buckets it shares with this query speech
                 for members in self._store.lookup_windows(windows):
                     if 0 < len(members) < MAX_BUCKET_SPEECHES:  # counting the query speech: at most the limit
                         for uid in members:
-                            found.setdefault(uid, set()).add(q)
-                            windowed.add((q, uid))
+                            hits[uid] = hits.get(uid, 0) + 1
+                for uid, n in hits.items():
+                    if n >= cfg.align.window_min_hits:  # as a local run: one chance meeting is not a candidate
+                        found.setdefault(uid, set()).add(q)
+                        windowed.add((q, uid))
         data = self._store.load(sorted(found))
         local = {uid: nq + k for k, uid in enumerate(data.uids)}
         cands = sorted((q, local[uid]) for uid, qs in found.items() if uid in local for q in qs)
