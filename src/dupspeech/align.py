@@ -401,13 +401,13 @@ def pairs_from_window_matrix(
 
 def window_codes(
     matrix: np.ndarray, groups: np.ndarray, config: AlignConfig, *, span: int,
-    max_speeches: int = MAX_BUCKET_SPEECHES,
+    max_speeches: int = MAX_BUCKET_SPEECHES, threads: int = 1,
 ) -> np.ndarray:
     """:func:`pairs_from_window_matrix` as sorted codes ``i * span + j`` (``span`` above every speech)."""
     if not len(groups) or groups.min() == groups.max():
         return np.zeros(0, dtype=np.int64)
     return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span,
-                         min_hits=config.window_min_hits)
+                         min_hits=config.window_min_hits, threads=threads)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Se
 from .errors import CorpusError
 from .index import code_pairs, grouped_codes
 from .ingest import iter_corpus
-from .minhash import signatures
+from .minhash import signatures, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, normalize_spans
 from .segment import split_page
-from .shingle import resolve_tokenizer, shingles, sorted_unique
+from .shingle import combine_many, resolve_tokenizer, shingles, sorted_unique, sorted_unique_many, token_hashes
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -229,9 +229,13 @@ def _match(
     seeds: list[np.ndarray] = []
     window_sigs: list[np.ndarray] = []
     with _stage(timings, "shingle"):
-        chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
-        parts = [prepared] if prepared is not None else parallel.fork_map(
-            _prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs)
+        if prepared is not None:
+            parts = [prepared]
+        elif _jit.enabled() and cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k:
+            parts = [_prepare_bulk(speeches, by_name, cfg, threads=jobs)]
+        else:
+            chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
+            parts = parallel.fork_map(_prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs)
         for part in parts:
             for text, shingle_set, seed_hashes, windows in part:
                 texts.append(text)
@@ -245,7 +249,7 @@ def _match(
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
         matrix, groups = align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
-        window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches))
+        window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches), threads=jobs)
         del matrix, groups
     if progress:
         progress("windows", len(speeches), len(speeches))
@@ -300,6 +304,39 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
         else:
             shingle_set = shingles(text.text, cfg.shingle)
         out.append((text, shingle_set, seed_hashes, windows))
+    return out
+
+
+def _prepare_bulk(speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *,
+                  threads: int = 1) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
+    """What :func:`_prepare_chunk` gives for every speech, in char mode with ``ngram == align.k``, from compiled
+    kernels over all the speeches' characters at once (``threads`` threads take a part of the speeches each).
+
+    The shingle sets and seeds returned are views of a few large arrays, not one allocation per speech.
+    """
+    fold = cfg.shingle.fold_numbers
+    texts = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t.text) for t in texts], out=offsets[1:])
+    chars = token_hashes("".join(t.text for t in texts), ShingleConfig(mode="char", seed=cfg.shingle.seed))
+    acfg = cfg.align
+    wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
+
+    def part(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        seeds, s_off = combine_many(chars[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo], acfg.k)
+        sets, u_off = sorted_unique_many(seeds, s_off)
+        windows, w_off = window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg)
+        return seeds, s_off, sets, u_off, windows, w_off
+
+    out = []
+    starts = _jit.cuts(len(texts), threads)
+    for lo, (seeds, s_off, sets, u_off, windows, w_off) in zip(starts, _jit.in_threads(part, len(texts), threads)):
+        for x in range(len(s_off) - 1):
+            text = texts[lo + x]
+            shingle_set = sets[u_off[x] : u_off[x + 1]]
+            if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
+                shingle_set = shingles(text.text, cfg.shingle)
+            out.append((text, shingle_set, seeds[s_off[x] : s_off[x + 1]], windows[w_off[x] : w_off[x + 1]]))
     return out
 
 
@@ -423,7 +460,7 @@ def find_pairs(
     out: list[cluster_stage.Verified] = []
     with _stage(timings, "lsh"):
         # the pairs datasketch's MinHashLSH returns (tested against it), about 6 times faster
-        lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n)
+        lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n, threads=jobs)
     if not isinstance(extra, np.ndarray):
         extra = np.fromiter((i * n + j for i, j in extra), dtype=np.int64, count=len(extra))
     # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples

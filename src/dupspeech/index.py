@@ -13,7 +13,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
 from . import _jit
-from .shingle import sorted_unique
+from .shingle import mix64, sorted_unique
 
 
 class CandidateIndex:
@@ -111,18 +111,23 @@ def code_pairs(codes: np.ndarray, span: int) -> list[tuple[int, int]]:
 
 def grouped_codes(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None,
-    min_hits: int = 1,
+    min_hits: int = 1, threads: int = 1,
 ) -> np.ndarray:
     """:func:`grouped_pairs` as sorted codes ``g * span + h`` (``span`` above every group): an array, for
-    millions of pairs."""
+    millions of pairs. With the compiled kernel, ``threads`` threads band at once (each takes some bands)."""
     n, num_perm = sigs.shape
     if n < 2:
         return np.zeros(0, dtype=np.int64)
     b, r = lsh_params(threshold, num_perm)
     groups = np.asarray(groups, dtype=np.int64)
     if _jit.enabled():
-        codes = _grouped_pairs_kernel(np.ascontiguousarray(sigs, dtype=np.uint32), groups, span, b, r,
-                                      max_groups if max_groups is not None else -1, np.uint64(_ALL_BITS))
+        sigs = np.ascontiguousarray(sigs, dtype=np.uint32)
+        limit = max_groups if max_groups is not None else -1
+
+        def bands(lo: int, hi: int) -> np.ndarray:
+            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS))
+
+        codes = np.concatenate(_jit.in_threads(bands, b, threads))
     else:
         found: list[np.ndarray] = []
         for band in range(b):
@@ -182,17 +187,9 @@ _ALL_BITS = (1 << 64) - 1
 
 
 @_jit.njit
-def _mix64(h):  # pragma: no cover - compiled
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
-
-
-@_jit.njit
-def _grouped_pairs_kernel(sigs, groups, span, b, r, max_groups, key_mask):  # pragma: no cover - tested vs numpy
-    """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats); ``max_groups < 0`` means no limit.
+def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask):  # pragma: no cover - tested vs numpy
+    """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats) from the bands ``band_lo`` to ``band_hi``
+    (excluded) of ``r`` rows each; ``max_groups < 0`` means no limit.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
     """
@@ -202,12 +199,12 @@ def _grouped_pairs_kernel(sigs, groups, span, b, r, max_groups, key_mask):  # pr
     keys = np.empty(n, np.uint64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
-    for band in range(b):
+    for band in range(band_lo, band_hi):
         lo = band * r
         for row in range(n):
             h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
             for c in range(lo, lo + r):
-                h = _mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
+                h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = h & key_mask
         idx = np.argsort(keys)
         s = 0

@@ -142,3 +142,28 @@ def _window_kernel(h32, stride, q, n_windows, a, b):  # pragma: no cover - compi
                     if blocks[w + t, p] < out[w, p]:
                         out[w, p] = blocks[w + t, p]
     return out
+
+
+def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int, stride: int,
+                           config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`window_signatures` of each run ``hashes[offsets[s]:offsets[s + 1]]`` (compiled kernels only): the
+    windows of all runs as one matrix, and the offsets of each run's rows."""
+    a, b = permutations(config.num_perm, config.seed)
+    return _window_many_kernel(_low32(hashes), np.asarray(offsets, dtype=np.int64), window, stride, a, b)
+
+
+@_jit.njit
+def _window_many_kernel(h32, offsets, window, stride, a, b):  # pragma: no cover - compiled; tested vs the above
+    m = len(offsets) - 1
+    q = window // stride
+    rows = np.zeros(m + 1, np.int64)
+    for s in range(m):
+        n = offsets[s + 1] - offsets[s]
+        count = 0 if n == 0 else (1 if n <= window else (n - window + stride - 1) // stride + 1)
+        rows[s + 1] = rows[s] + count
+    out = np.empty((rows[m], len(a)), np.uint32)
+    for s in range(m):
+        if rows[s + 1] > rows[s]:
+            out[rows[s] : rows[s + 1]] = _window_kernel(h32[offsets[s] : offsets[s + 1]], stride, q,
+                                                        rows[s + 1] - rows[s], a, b)
+    return out, rows

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
+from . import _jit
 from .config import ShingleConfig
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -144,3 +145,54 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+# --- the compiled path: every speech of a run in one call -----------------------------------------------------
+
+
+@_jit.njit
+def mix64(h):  # pragma: no cover - compiled
+    """:func:`_mix` on one value, for compiled kernels."""
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+@_jit.njit
+def combine_many(hashes, offsets, n):  # pragma: no cover - compiled; tested against combine()
+    """:func:`combine` on each run ``hashes[offsets[s]:offsets[s + 1]]``, except that a run shorter than ``n``
+    gives no n-gram (as ``align.seeds_of``): the n-gram hashes of all runs, flat, and their offsets."""
+    m = len(offsets) - 1
+    out_off = np.zeros(m + 1, np.int64)
+    for s in range(m):
+        length = offsets[s + 1] - offsets[s]
+        out_off[s + 1] = out_off[s] + (length - n + 1 if length >= n else 0)
+    out = np.empty(out_off[m], np.uint64)
+    m1 = np.uint64(0x9E3779B97F4A7C15)
+    for s in range(m):
+        base = offsets[s]
+        for w in range(out_off[s + 1] - out_off[s]):
+            acc = np.uint64(n) * m1
+            for k in range(n):
+                acc = mix64((acc ^ hashes[base + w + k]) * m1)
+            out[out_off[s] + w] = acc
+    return out, out_off
+
+
+@_jit.njit
+def sorted_unique_many(values, offsets):  # pragma: no cover - compiled; tested against sorted_unique()
+    """:func:`sorted_unique` of each run ``values[offsets[s]:offsets[s + 1]]``: flat, and their offsets."""
+    m = len(offsets) - 1
+    out = np.empty(len(values), values.dtype)
+    out_off = np.zeros(m + 1, np.int64)
+    w = 0
+    for s in range(m):
+        run = np.sort(values[offsets[s] : offsets[s + 1]])
+        for i in range(len(run)):
+            if i == 0 or run[i] != run[i - 1]:
+                out[w] = run[i]
+                w += 1
+        out_off[s + 1] = w
+    return out[:w].copy(), out_off
