@@ -331,3 +331,17 @@ def test_stack_windows_empties_the_list_and_keeps_rows_in_order():
     assert np.array_equal(matrix, np.concatenate(sigs)) and groups.tolist() == [0, 0, 0, 2, 2, 2, 2, 2, 3]
     assert pairs_from_window_matrix(matrix, groups, CFG) == expected
     assert stack_windows([np.zeros((0, 8), np.uint32)])[0].shape[0] == 0
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 30), max_size=40), min_size=1, max_size=9), st.integers(1, 4))
+def test_sorting_seeds_in_threads_gives_what_one_call_gives(raw, threads):
+    from dupspeech.align import sort_within
+    from dupspeech.cluster import flatten
+
+    flat, offsets = flatten([np.array(x, dtype=np.uint64) for x in raw])
+    flags = (flat % np.uint64(3) == 0)
+    whole = sort_within(flat, offsets, flags, 2)
+    parts = sort_within(flat, offsets, flags, 2, threads=threads)
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(whole, parts))
