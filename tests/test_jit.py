@@ -108,6 +108,7 @@ def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold):
     """The compiled whole-run preparation gives every speech's text, shingle set, seeds and window
     signatures exactly as the speech-by-speech path: speeches shorter than k, empty ones, characters beyond the
     BMP, numbers folded or not, any number of threads."""
+    from dupspeech import align as align_stage
     from dupspeech import api
 
     pages = {f"p{k}.txt": "【篇1】在会议上的讲话\n" + body + "\n【篇2】总结\n" + body[::-1] for k, body in enumerate(bodies)}
@@ -115,9 +116,12 @@ def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold):
     by_name = {d.name: d for d in docs}
     cfg = api.settings(fold_numbers=fold)
     expected = api._prepare_chunk((speeches, by_name, cfg), range(len(speeches)))
-    got = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
-    assert len(got) == len(expected)
-    for mine, theirs in zip(got, expected):
-        assert mine[0].text == theirs[0].text  # the same normalisation, so the same offset maps
-        for a, b in zip(mine[1:], theirs[1:]):
-            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
+    assert [t.text for t in texts] == [e[0].text for e in expected]  # so the same offset maps
+    for got, theirs in ((sets, [e[1] for e in expected]), (seeds, [e[2] for e in expected])):
+        assert len(got) == len(theirs)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, theirs))
+    want_matrix, want_groups = align_stage.stack_windows([e[3] for e in expected])
+    assert matrix.dtype == want_matrix.dtype and len(matrix) == len(want_matrix)
+    assert not len(matrix) or np.array_equal(matrix, want_matrix)  # no windows: (0, 64) here, (0, 0) there
+    assert np.array_equal(groups, want_groups)

@@ -228,27 +228,28 @@ def _match(
     sets: list[np.ndarray] = []
     seeds: list[np.ndarray] = []
     window_sigs: list[np.ndarray] = []
+    stacked: tuple[np.ndarray, np.ndarray] | None = None
     with _stage(timings, "shingle"):
-        if prepared is not None:
-            parts = [prepared]
-        elif _jit.enabled() and cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k:
-            parts = [_prepare_bulk(speeches, by_name, cfg, threads=jobs)]
+        if prepared is None and _jit.enabled() and cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k:
+            texts, sets, seeds, stacked = _prepare_bulk(speeches, by_name, cfg, threads=jobs)
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
-            parts = parallel.fork_map(_prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs)
-        for part in parts:
-            for text, shingle_set, seed_hashes, windows in part:
-                texts.append(text)
-                sets.append(shingle_set)
-                seeds.append(seed_hashes)
-                window_sigs.append(windows)
-        del parts  # the lists above are now the only references, so what they drop is freed
+            parts = [prepared] if prepared is not None else parallel.fork_map(
+                _prepare_chunk, chunks, state=(speeches, by_name, cfg), jobs=jobs)
+            for part in parts:
+                for text, shingle_set, seed_hashes, windows in part:
+                    texts.append(text)
+                    sets.append(shingle_set)
+                    seeds.append(seed_hashes)
+                    window_sigs.append(windows)
+            del parts  # the lists above are now the only references, so what they drop is freed
     if progress:
         progress("shingle", len(speeches), len(speeches))
     # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
-        matrix, groups = align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
+        matrix, groups = stacked or align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
+        stacked = None
         window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches), threads=jobs)
         del matrix, groups
     if progress:
@@ -307,37 +308,51 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
     return out
 
 
-def _prepare_bulk(speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *,
-                  threads: int = 1) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
+def _prepare_bulk(
+    speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1
+) -> tuple[list[Normalized], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """What :func:`_prepare_chunk` gives for every speech, in char mode with ``ngram == align.k``, from compiled
     kernels over all the speeches' characters at once (``threads`` threads take a part of the speeches each).
 
-    The shingle sets and seeds returned are views of a few large arrays, not one allocation per speech.
+    Returns:
+        The normalised texts, shingle sets and seeds of the speeches (the sets and seeds are views of two large
+        arrays, not one allocation per speech), and the window signatures of all speeches as
+        :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of
+        each row.
     """
     fold = cfg.shingle.fold_numbers
-    texts = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(t.text) for t in texts], out=offsets[1:])
-    chars = token_hashes("".join(t.text for t in texts), ShingleConfig(mode="char", seed=cfg.shingle.seed))
     acfg = cfg.align
+    texts = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
+    lengths = np.fromiter((len(t.text) for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    chars = token_hashes("".join(t.text for t in texts), ShingleConfig(mode="char", seed=cfg.shingle.seed))
+    # rows of each speech's windows, known from its length: the threads write their rows of one matrix
+    n_seeds = np.maximum(lengths - acfg.k + 1, 0)
+    n_windows = np.where(n_seeds <= acfg.window, np.minimum(n_seeds, 1),
+                         -(-(n_seeds - acfg.window) // acfg.stride) + 1)
+    rows = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(n_windows, out=rows[1:])
+    matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32)
     wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
 
     def part(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         seeds, s_off = combine_many(chars[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo], acfg.k)
         sets, u_off = sorted_unique_many(seeds, s_off)
-        windows, w_off = window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg)
-        return seeds, s_off, sets, u_off, windows, w_off
+        window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg, out=matrix[rows[lo] : rows[hi]])
+        return seeds, s_off, sets, u_off
 
-    out = []
-    starts = _jit.cuts(len(texts), threads)
-    for lo, (seeds, s_off, sets, u_off, windows, w_off) in zip(starts, _jit.in_threads(part, len(texts), threads)):
+    sets_out: list[np.ndarray] = []
+    seeds_out: list[np.ndarray] = []
+    for lo, (seeds, s_off, sets, u_off) in zip(_jit.cuts(len(texts), threads),
+                                               _jit.in_threads(part, len(texts), threads)):
         for x in range(len(s_off) - 1):
-            text = texts[lo + x]
             shingle_set = sets[u_off[x] : u_off[x + 1]]
             if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
-                shingle_set = shingles(text.text, cfg.shingle)
-            out.append((text, shingle_set, seeds[s_off[x] : s_off[x + 1]], windows[w_off[x] : w_off[x + 1]]))
-    return out
+                shingle_set = shingles(texts[lo + x].text, cfg.shingle)
+            sets_out.append(shingle_set)
+            seeds_out.append(seeds[s_off[x] : s_off[x + 1]])
+    return texts, sets_out, seeds_out, (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), n_windows))
 
 
 def _speech_dates(

@@ -145,25 +145,27 @@ def _window_kernel(h32, stride, q, n_windows, a, b):  # pragma: no cover - compi
 
 
 def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int, stride: int,
-                           config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
+                           config: MinHashConfig, *, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`window_signatures` of each run ``hashes[offsets[s]:offsets[s + 1]]`` (compiled kernels only): the
-    windows of all runs as one matrix, and the offsets of each run's rows."""
+    windows of all runs as one matrix (``out``, when given, must have exactly their number of rows), and the
+    offsets of each run's rows."""
     a, b = permutations(config.num_perm, config.seed)
-    return _window_many_kernel(_low32(hashes), np.asarray(offsets, dtype=np.int64), window, stride, a, b)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    counts = np.where(lengths <= window, np.minimum(lengths, 1), -(-(lengths - window) // stride) + 1)
+    rows = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(counts, out=rows[1:])
+    if out is None:
+        out = np.empty((rows[-1], config.num_perm), dtype=np.uint32)
+    elif out.shape != (rows[-1], config.num_perm):
+        raise ValueError(f"out has shape {out.shape}, the windows need {(int(rows[-1]), config.num_perm)}")
+    _window_many_kernel(_low32(hashes), offsets, rows, stride, window // stride, a, b, out)
+    return out, rows
 
 
 @_jit.njit
-def _window_many_kernel(h32, offsets, window, stride, a, b):  # pragma: no cover - compiled; tested vs the above
-    m = len(offsets) - 1
-    q = window // stride
-    rows = np.zeros(m + 1, np.int64)
-    for s in range(m):
-        n = offsets[s + 1] - offsets[s]
-        count = 0 if n == 0 else (1 if n <= window else (n - window + stride - 1) // stride + 1)
-        rows[s + 1] = rows[s] + count
-    out = np.empty((rows[m], len(a)), np.uint32)
-    for s in range(m):
+def _window_many_kernel(h32, offsets, rows, stride, q, a, b, out):  # pragma: no cover - compiled; tested vs numpy
+    for s in range(len(offsets) - 1):
         if rows[s + 1] > rows[s]:
             out[rows[s] : rows[s + 1]] = _window_kernel(h32[offsets[s] : offsets[s + 1]], stride, q,
                                                         rows[s + 1] - rows[s], a, b)
-    return out, rows
