@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .cluster import count_common, flatten
+from .cluster import flatten
 from .index import code_pairs, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, sorted_unique, token_hashes
@@ -523,11 +523,12 @@ def align_pairs(
     pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
     pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
     c = config
-    order, usable, distinct, d_off, rare, r_off = sort_within(flat, offsets, flags, c.max_occurrences, threads=threads)
+    order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
+                                                                 threads=threads)
     need = max(1, (c.min_chars - c.k + 1) // 2)
     def part(lo: int, hi: int):
         return _align_kernel(
-            flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa[lo:hi], pb[lo:hi], c.k, c.gap,
+            flat, offsets, order, usable, distinct, d_off, d_pos, d_rare, flags, pa[lo:hi], pb[lo:hi], c.k, c.gap,
             c.indel, c.min_chars, float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
         )
 
@@ -557,24 +558,25 @@ def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_oc
         return (np.concatenate([p[k] for p in parts]),
                 np.concatenate([[0]] + [p[k + 1][1:] + start for p, start in zip(parts, starts)]).astype(np.int64))
 
-    (distinct, d_off), (rare, r_off) = joined(2), joined(4)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), distinct, d_off, rare, r_off
+    distinct, d_off = joined(2)
+    order, usable, d_pos, d_rare = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 4, 5))
+    return order, usable, distinct, d_off, d_pos, d_rare
 
 
 @_jit.njit
 def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled (numpy path: SeedIndex.build)
     """Per speech: its positions sorted by seed hash (``int32``, local to the speech), whether the seed at each
-    position occurs at most ``max_occ`` times in the speech, and its distinct seeds and distinct seeds that are
-    not stock language (flattened, with offsets: ``distinct[d_off[s]:d_off[s + 1]]``)."""
+    position occurs at most ``max_occ`` times in the speech, its distinct seeds with where each one's positions
+    start in the sorted order (``d_pos``) and whether it is not stock language at one of them at least
+    (``d_rare``): flattened, with offsets, ``distinct[d_off[s]:d_off[s + 1]]``."""
     n = len(flat)
     order = np.empty(n, dtype=np.int32)
     usable = np.empty(n, dtype=np.bool_)
     distinct = np.empty(n, dtype=np.uint64)
-    rare = np.empty(n, dtype=np.uint64)
+    d_pos = np.empty(n, dtype=np.int32)
+    d_rare = np.empty(n, dtype=np.bool_)
     d_off = np.zeros(len(offsets), dtype=np.int64)
-    r_off = np.zeros(len(offsets), dtype=np.int64)
     nd = 0
-    nr = 0
     for s in range(len(offsets) - 1):
         lo, hi = offsets[s], offsets[s + 1]
         o = np.argsort(flat[lo:hi], kind="mergesort")
@@ -591,14 +593,12 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
                 if not flags[lo + o[q]]:
                     is_rare = True
             distinct[nd] = srt[x]
+            d_pos[nd] = x
+            d_rare[nd] = is_rare
             nd += 1
-            if is_rare:
-                rare[nr] = srt[x]
-                nr += 1
             x = ex
         d_off[s + 1] = nd
-        r_off[s + 1] = nr
-    return order, usable, distinct[:nd].copy(), d_off, rare[:nr].copy(), r_off
+    return order, usable, distinct[:nd].copy(), d_off, d_pos[:nd].copy(), d_rare[:nd].copy()
 
 
 @_jit.njit
@@ -611,7 +611,7 @@ def _grow(arr, size):  # pragma: no cover - compiled
 
 
 @_jit.njit
-def _align_kernel(flat, offsets, order, usable, distinct, d_off, rare, r_off, flags, pa, pb, k, gap, indel,
+def _align_kernel(flat, offsets, order, usable, distinct, d_off, d_pos, d_rare, flags, pa, pb, k, gap, indel,
                   min_chars, min_sim, max_occ, boiler_chars, need):  # pragma: no cover - compiled; tested against align() pair by pair
     """Passages of every pair ``(pa[t], pb[t])``: ``(pair, a0, a1, b0, b1, similarity, stock)`` as arrays."""
     cap = 1024
@@ -623,12 +623,8 @@ def _align_kernel(flat, offsets, order, usable, distinct, d_off, rare, r_off, fl
     o_sim = np.empty(cap, np.float64)
     o_st = np.empty(cap, np.bool_)
     n_out = 0
-    table_of = -1
-    mask = 0
-    t_used = np.zeros(1, np.bool_)
-    t_key = np.empty(1, np.uint64)
-    t_start = np.empty(1, np.int64)
-    t_count = np.empty(1, np.int64)
+    m_x = np.empty(1024, np.int64)
+    m_y = np.empty(1024, np.int64)
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
         la, lb = offsets[sa], offsets[sb]
@@ -640,33 +636,30 @@ def _align_kernel(flat, offsets, order, usable, distinct, d_off, rare, r_off, fl
         oa = order[la : la + na]
         ob = order[lb : lb + nb]
         fa = flags[la : la + na]
+        # the seeds both speeches have: one merge of their sorted distinct seeds, without branches (each step
+        # writes its indices and keeps them only when the seeds are equal)
+        x, xe = d_off[sa], d_off[sa + 1]
+        y, ye = d_off[sb], d_off[sb + 1]
+        m_x = _grow(m_x, min(xe - x, ye - y) + 1)
+        m_y = _grow(m_y, len(m_x))
+        shared = 0
+        while x < xe and y < ye:
+            u = distinct[x]
+            v = distinct[y]
+            m_x[shared] = x
+            m_y[shared] = y
+            shared += u == v
+            x += u <= v
+            y += v <= u
         # worth_aligning: enough shared seeds that are not stock language, or a long stretch of any
-        if count_common(rare, r_off[sa], r_off[sa + 1], r_off[sb], r_off[sb + 1]) < need and count_common(
-                distinct, d_off[sa], d_off[sa + 1], d_off[sb], d_off[sb + 1]) < boiler_chars - k + 1:
+        if shared < need:
             continue
-        if sa != table_of:
-            # A's distinct seeds in an open-addressing table, built once for the run of pairs that share A
-            # (pairs come sorted by A); B's seeds are looked up in it
-            table_of = sa
-            size = 1
-            while size < 2 * na:
-                size *= 2
-            mask = size - 1
-            t_used = np.zeros(size, np.bool_)
-            t_key = np.empty(size, np.uint64)
-            t_start = np.empty(size, np.int64)
-            t_count = np.empty(size, np.int64)
-            x = 0
-            while x < na:
-                hx = ha[oa[x]]
-                ex = x + 1
-                while ex < na and ha[oa[ex]] == hx:
-                    ex += 1
-                h = np.int64(hx & np.uint64(mask))
-                while t_used[h]:
-                    h = (h + 1) & mask
-                t_used[h], t_key[h], t_start[h], t_count[h] = True, hx, x, ex - x
-                x = ex
+        if shared < boiler_chars - k + 1:
+            not_stock = 0
+            for m in range(shared):
+                not_stock += d_rare[m_x[m]] and d_rare[m_y[m]]
+            if not_stock < need:
+                continue
         # the same text: one passage end to end (less any stock language at its ends)
         same = na == nb
         if same:
@@ -704,31 +697,31 @@ def _align_kernel(flat, offsets, order, usable, distinct, d_off, rare, r_off, fl
             r_d = np.empty(16, np.int64)
             r_n = np.empty(16, np.int64)
             nr = 0
-            y = 0
-            while y < nb:
-                hy = hb[ob[y]]
-                ey = y + 1
-                while ey < nb and hb[ob[ey]] == hy:
-                    ey += 1
-                h = np.int64(hy & np.uint64(mask))
-                while t_used[h] and t_key[h] != hy:
-                    h = (h + 1) & mask
-                if t_used[h] and t_count[h] <= max_occ and ey - y <= max_occ:
-                    for q in range(t_start[h], t_start[h] + t_count[h]):
-                        i = np.int64(oa[q])
-                        for r in range(y, ey):
-                            j = np.int64(ob[r])
-                            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ua[i - 1] and ub[j - 1]:
-                                continue  # not the start of its run
-                            n = 1
-                            while i + n < na and j + n < nb and ha[i + n] == hb[j + n] and ua[i + n] and ub[j + n]:
-                                n += 1
-                            if n >= 2:
-                                if nr == len(r_i0):
-                                    r_i0, r_d, r_n = _grow(r_i0, nr + 1), _grow(r_d, nr + 1), _grow(r_n, nr + 1)
-                                r_i0[nr], r_d[nr], r_n[nr] = i, j - i, n
-                                nr += 1
-                y = ey
+            # the positions of each shared seed are a stretch of the speech's sorted order (from d_pos), taken
+            # in order of the seeds' hashes
+            xe, ye = d_off[sa + 1], d_off[sb + 1]
+            for m in range(shared):
+                x, y = m_x[m], m_y[m]
+                a_lo = np.int64(d_pos[x])
+                a_hi = np.int64(d_pos[x + 1]) if x + 1 < xe else na
+                b_lo = np.int64(d_pos[y])
+                b_hi = np.int64(d_pos[y + 1]) if y + 1 < ye else nb
+                if a_hi - a_lo > max_occ or b_hi - b_lo > max_occ:
+                    continue
+                for q in range(a_lo, a_hi):
+                    i = np.int64(oa[q])
+                    for r in range(b_lo, b_hi):
+                        j = np.int64(ob[r])
+                        if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ua[i - 1] and ub[j - 1]:
+                            continue  # not the start of its run
+                        n = 1
+                        while i + n < na and j + n < nb and ha[i + n] == hb[j + n] and ua[i + n] and ub[j + n]:
+                            n += 1
+                        if n >= 2:
+                            if nr == len(r_i0):
+                                r_i0, r_d, r_n = _grow(r_i0, nr + 1), _grow(r_d, nr + 1), _grow(r_n, nr + 1)
+                            r_i0[nr], r_d[nr], r_n[nr] = i, j - i, n
+                            nr += 1
             if nr == 0:
                 continue
             by_start = np.argsort(r_i0[:nr] * (nb + 1) + (r_i0[:nr] + r_d[:nr]))
