@@ -192,11 +192,19 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     (excluded) of ``r`` rows each; ``max_groups < 0`` means no limit.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
+    The row number takes the low bits of its key, so one plain sort of the keys (faster than an argsort) puts
+    rows of equal hashes together; rows whose remaining hash bits are equal are then compared value by value.
     """
     n = sigs.shape[0]
     out = np.empty(1024, np.int64)
     n_out = 0
+    shift = 0
+    while (1 << shift) < n:
+        shift += 1
+    low = np.uint64((1 << shift) - 1)
+    high = ~low & key_mask
     keys = np.empty(n, np.uint64)
+    idx = np.empty(n, np.int64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
     for band in range(band_lo, band_hi):
@@ -205,12 +213,14 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
             h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
             for c in range(lo, lo + r):
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
-            keys[row] = h & key_mask
-        idx = np.argsort(keys)
+            keys[row] = (h & high) | np.uint64(row)
+        keys.sort()
+        for u in range(n):
+            idx[u] = np.int64(keys[u] & low)
         s = 0
         while s < n:
             e = s + 1
-            while e < n and keys[idx[e]] == keys[idx[s]]:
+            while e < n and (keys[e] & high) == (keys[s] & high):
                 e += 1
             if e - s >= 2:
                 # one hash, normally one bucket: split off rows whose band values differ (a hash collision)
