@@ -103,18 +103,18 @@ def test_in_threads_covers_every_item_once_in_order(n, threads):
 @needs_numba
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(alphabet="政府工作报告我们要坚持１2３。，\n𠀀 abc年", max_size=260), min_size=1, max_size=6),
-       st.integers(1, 3), st.sampled_from([True, False]))
-def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold):
+       st.integers(1, 3), st.sampled_from([True, False]), st.sampled_from(["char", "word"]))
+def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold, mode):
     """The compiled whole-run preparation gives every speech's text, shingle set, seeds and window
     signatures exactly as the speech-by-speech path: speeches shorter than k, empty ones, characters beyond the
-    BMP, numbers folded or not, any number of threads."""
+    BMP, numbers folded or not, char or word mode, any number of threads (forked workers too, in word mode)."""
     from dupspeech import align as align_stage
     from dupspeech import api
 
     pages = {f"p{k}.txt": "【篇1】在会议上的讲话\n" + body + "\n【篇2】总结\n" + body[::-1] for k, body in enumerate(bodies)}
     _, docs, speeches, _ = api.read_and_split(pages)
     by_name = {d.name: d for d in docs}
-    cfg = api.settings(fold_numbers=fold)
+    cfg = api.settings(fold_numbers=fold, shingle=mode)  # word mode: sets from words, seeds from characters
     expected = api._prepare_chunk((speeches, by_name, cfg), range(len(speeches)))
     texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
     assert [t.text for t in texts] == [e[0].text for e in expected]  # so the same offset maps

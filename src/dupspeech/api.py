@@ -230,7 +230,7 @@ def _match(
     window_sigs: list[np.ndarray] = []
     stacked: tuple[np.ndarray, np.ndarray] | None = None
     with _stage(timings, "shingle"):
-        if prepared is None and _jit.enabled() and cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k:
+        if prepared is None and _jit.enabled():
             texts, sets, seeds, stacked = _prepare_bulk(speeches, by_name, cfg, threads=jobs)
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
@@ -311,8 +311,12 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
 def _prepare_bulk(
     speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1
 ) -> tuple[list[Normalized], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """What :func:`_prepare_chunk` gives for every speech, in char mode with ``ngram == align.k``, from compiled
-    kernels over all the speeches' characters at once (``threads`` threads take a part of the speeches each).
+    """What :func:`_prepare_chunk` gives for every speech, from compiled kernels over all the speeches'
+    characters at once (``threads`` threads take a part of the speeches each).
+
+    In char mode with ``ngram == align.k`` the shingle sets are the distinct seeds. Otherwise (word mode) they
+    are made speech by speech, in ``threads`` forked workers that inherit the normalised texts, with one word
+    hash cache per worker.
 
     Returns:
         The normalised texts, shingle sets and seeds of the speeches (the sets and seeds are views of two large
@@ -336,23 +340,41 @@ def _prepare_bulk(
     matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32)
     wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
 
+    from_seeds = cfg.shingle.mode == "char" and cfg.shingle.ngram == acfg.k
+    words: list[np.ndarray] = []
+    if not from_seeds:
+        chunks = parallel.chunked(range(len(texts)), 4 * threads)
+        for found in parallel.fork_map(_shingle_chunk, chunks, state=(texts, cfg.shingle), jobs=threads):
+            words.extend(found)
+
     def part(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         seeds, s_off = combine_many(chars[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo], acfg.k)
-        sets, u_off = sorted_unique_many(seeds, s_off)
+        if from_seeds:
+            sets, u_off = sorted_unique_many(seeds, s_off)
+        else:  # made by the workers above
+            sets, u_off = seeds[:0], np.zeros(hi - lo + 1, dtype=np.int64)
         window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg, out=matrix[rows[lo] : rows[hi]])
         return seeds, s_off, sets, u_off
 
-    sets_out: list[np.ndarray] = []
+    sets_out: list[np.ndarray] = words
     seeds_out: list[np.ndarray] = []
     for lo, (seeds, s_off, sets, u_off) in zip(_jit.cuts(len(texts), threads),
                                                _jit.in_threads(part, len(texts), threads)):
         for x in range(len(s_off) - 1):
-            shingle_set = sets[u_off[x] : u_off[x + 1]]
-            if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
-                shingle_set = shingles(texts[lo + x].text, cfg.shingle)
-            sets_out.append(shingle_set)
             seeds_out.append(seeds[s_off[x] : s_off[x + 1]])
+            if from_seeds:
+                shingle_set = sets[u_off[x] : u_off[x + 1]]
+                if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
+                    shingle_set = shingles(texts[lo + x].text, cfg.shingle)
+                sets_out.append(shingle_set)
     return texts, sets_out, seeds_out, (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), n_windows))
+
+
+def _shingle_chunk(state, chunk) -> list[np.ndarray]:
+    """Shingle sets of some normalised texts, with one word hash cache for the chunk."""
+    texts, config = state
+    cache: dict[str, int] = {}
+    return [shingles(texts[k].text, config, cache) for k in chunk]
 
 
 def _speech_dates(

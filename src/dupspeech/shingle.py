@@ -8,6 +8,7 @@ obviously-correct definition the fast path is tested against.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -97,7 +98,9 @@ def _word_cut(text: str, tokenizer: str) -> list[str]:
         from .errors import require
 
         rjieba = require("rjieba", extra="fast", purpose="tokenizer='rjieba'")
-        return [w for w in rjieba.cut(text) if w.strip()]
+        words = rjieba.cut(text)
+        # normalised text rarely has white space left: then no token is blank and none needs dropping
+        return [w for w in words if w.strip()] if _SPACE.search(text) else words
     import logging
 
     import jieba
@@ -106,8 +109,15 @@ def _word_cut(text: str, tokenizer: str) -> list[str]:
     return [w for w in jieba.lcut(text, HMM=True) if w.strip()]
 
 
-def token_hashes(text: str, config: ShingleConfig) -> np.ndarray:
-    """The xxhash of each token of ``text``, in order."""
+_SPACE = re.compile(r"\s")
+
+
+def token_hashes(text: str, config: ShingleConfig, cache: dict[str, int] | None = None) -> np.ndarray:
+    """The xxhash of each token of ``text``, in order.
+
+    In word mode ``cache`` (word -> hash, for ``config.seed``) may be shared by the speeches of a run: each
+    distinct word is hashed once, and the lookups run in C (``map``), not in a Python loop.
+    """
     if config.mode == "char":
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         table = _char_table(config.seed)
@@ -117,22 +127,22 @@ def token_hashes(text: str, config: ShingleConfig) -> np.ndarray:
             out[i] = token_hash(chr(int(cps[i])), config.seed)
         return out
     words = _word_cut(text, config.tokenizer)
-    cache: dict[str, int] = {}
-    return np.fromiter(
-        (cache[w] if w in cache else cache.setdefault(w, token_hash(w, config.seed)) for w in words),
-        dtype=np.uint64,
-        count=len(words),
-    )
+    if cache is None:
+        cache = {}
+    for w in set(words).difference(cache):
+        cache[w] = token_hash(w, config.seed)
+    return np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
-def shingle_positions(text: str, config: ShingleConfig) -> np.ndarray:
-    """Hash of the shingle starting at each token position (not deduplicated), in order."""
-    return combine(token_hashes(text, config), config.ngram)
+def shingle_positions(text: str, config: ShingleConfig, cache: dict[str, int] | None = None) -> np.ndarray:
+    """Hash of the shingle starting at each token position (not deduplicated), in order (``cache``: see
+    :func:`token_hashes`)."""
+    return combine(token_hashes(text, config, cache), config.ngram)
 
 
-def shingles(text: str, config: ShingleConfig) -> np.ndarray:
-    """Sorted unique 64-bit shingle hashes of a normalised text."""
-    return sorted_unique(shingle_positions(text, config))
+def shingles(text: str, config: ShingleConfig, cache: dict[str, int] | None = None) -> np.ndarray:
+    """Sorted unique 64-bit shingle hashes of a normalised text (``cache``: see :func:`token_hashes`)."""
+    return sorted_unique(shingle_positions(text, config, cache))
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
