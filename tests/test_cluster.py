@@ -119,3 +119,25 @@ def test_verify_many_equals_verify_pair(jit, monkeypatch):
     assert verify_many(pairs, sets, cfg) == expected
     assert verify_many(pairs, sets, cfg, threads=3) == expected
     assert {v.relation for v in expected} == {"near_duplicate", "containment"}  # both kinds are exercised
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@settings(max_examples=60, deadline=None)
+@given(st.integers(30, 300), st.integers(30, 300), st.floats(0.0, 1.0), st.sampled_from([0.5, 0.6, 0.9]),
+       st.sampled_from([0.7, 0.8, 1.0]), st.integers(0, 2**32 - 1))
+def test_verdicts_at_the_thresholds_are_exact(jit, len_a, len_b, share, threshold, containment, seed):
+    """Pairs whose intersection falls right around what either threshold needs: the compiled merge, which stops
+    a pair once it cannot pass, must give the same verdicts (and values) as the exact Python verdict."""
+    rng = np.random.default_rng(seed)
+    common = int(round(share * min(len_a, len_b)))
+    pool = rng.choice(2**62, len_a + len_b, replace=False).astype(np.uint64)
+    a = np.sort(pool[:len_a])
+    b = np.sort(np.concatenate([a[rng.choice(len_a, common, replace=False)], pool[len_a : len_a + len_b - common]]))
+    sets = [a, b, a[: len(a) // 2 + 1]]
+    cfg = ClusterConfig(threshold=threshold, containment=containment, candidate_threshold=min(0.25, threshold),
+                        min_shingles=10)
+    pairs = [(0, 1), (1, 0), (0, 2), (2, 1)]
+    expected = [v for i, j in pairs if (v := verify_pair(i, j, sets[i], sets[j], cfg)) is not None]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        assert verify_many(pairs, sets, cfg) == expected

@@ -47,14 +47,20 @@ def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.n
     return flat, offsets
 
 
-def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1) -> np.ndarray:
+def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1,
+             need: np.ndarray | None = None) -> np.ndarray:
     """:func:`overlap` of the sets ``pa[t]`` and ``pb[t]`` of a flattened collection (see :func:`flatten`), for
     every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`), cut into ``threads`` parts that
-    run at once (the kernel releases the GIL)."""
+    run at once (the kernel releases the GIL).
+
+    With ``need``, the compiled loop may stop a pair as soon as its intersection cannot reach ``need[t]``: it then
+    gives some number below ``need[t]``, not the exact size (exact whenever the size is ``need[t]`` or more).
+    """
     if _jit.enabled():
         pa, pb = np.asarray(pa, np.int64), np.asarray(pb, np.int64)
-        parts = _jit.in_threads(lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi]), len(pa),
-                                threads)
+        bound = np.zeros(len(pa), np.int64) if need is None else np.asarray(need, np.int64)
+        parts = _jit.in_threads(lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi], bound[lo:hi]),
+                                len(pa), threads)
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return np.fromiter(
         (overlap(flat[offsets[a] : offsets[a + 1]], flat[offsets[b] : offsets[b + 1]]) for a, b in zip(pa, pb)),
@@ -63,24 +69,23 @@ def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarr
 
 
 @_jit.njit
-def count_common(flat, a0, a1, b0, b1):  # pragma: no cover - compiled; tested against overlap()
-    """Size of the intersection of the sorted unique runs ``flat[a0:a1]`` and ``flat[b0:b1]``: a merge without
-    branches (the comparisons are added as integers), which is about twice as fast as a branching one here."""
-    common = 0
-    while a0 < a1 and b0 < b1:
-        u = flat[a0]
-        v = flat[b0]
-        common += u == v
-        a0 += u <= v
-        b0 += v <= u
-    return common
-
-
-@_jit.njit
-def _overlaps_kernel(flat, offsets, pa, pb):  # pragma: no cover - compiled; tested against overlap()
+def _overlaps_kernel(flat, offsets, pa, pb, need):  # pragma: no cover - compiled; tested against overlap()
     out = np.empty(len(pa), np.int64)
     for t in range(len(pa)):
-        out[t] = count_common(flat, offsets[pa[t]], offsets[pa[t] + 1], offsets[pb[t]], offsets[pb[t] + 1])
+        a0, a1, b0, b1 = offsets[pa[t]], offsets[pa[t] + 1], offsets[pb[t]], offsets[pb[t] + 1]
+        common = 0
+        # blocks of merge steps without branches; between blocks, stop once the rest cannot make up need[t]
+        while a0 < a1 and b0 < b1:
+            if common + min(a1 - a0, b1 - b0) < need[t]:
+                break
+            stop = min(a1 - a0, b1 - b0, 64)
+            for _ in range(stop):
+                u = flat[a0]
+                v = flat[b0]
+                common += u == v
+                a0 += u <= v
+                b0 += v <= u
+        out[t] = common
     return out
 
 
@@ -107,8 +112,12 @@ def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: list[np.ndarray], config
     slot = np.full(len(sets), -1, dtype=np.int64)
     slot[used] = np.arange(len(used))
     flat, offsets = flatten([sets[x] for x in used.tolist()])
-    inter = overlaps(flat, offsets, slot[pa], slot[pb], threads=threads)
     len_a, len_b = sizes[pa], sizes[pb]
+    # an intersection below both of these cannot pass (one less than each bound, against rounding), so the
+    # merge of a pair may stop as soon as it cannot reach them
+    need = np.minimum(np.floor(config.threshold * (len_a + len_b) / (1 + config.threshold)),
+                      np.floor(config.containment * np.minimum(len_a, len_b))).astype(np.int64) - 1
+    inter = overlaps(flat, offsets, slot[pa], slot[pb], threads=threads, need=np.maximum(need, 0))
     union = len_a + len_b - inter
     # float64 divisions of integers, as verify_pair's Python divisions: the same values bit for bit
     jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
