@@ -131,3 +131,31 @@ def test_speech_text_is_its_paragraphs_normalised_one_by_one(seeds_dir):
                            for p in s.paragraphs if p.kind != "title"])
             assert got.text == want.text
             assert np.array_equal(got.starts, want.starts) and np.array_equal(got.ends, want.ends)
+
+
+def test_a_run_makes_the_garbage_collector_run_less_often_and_restores_it(monkeypatch):
+    import gc
+
+    from dupspeech import api
+
+    seen = []
+    real = api.read_and_split
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "read_and_split", spy)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 500)  # a caller's own higher setting is kept
+        dupspeech.cluster({"a.txt": "【篇1】讲话\n同志们，今天开会。"})
+        assert seen == [(50_000, 20, 500)] and gc.get_threshold() == (700, 10, 500)
+        with pytest.raises(ConfigError):
+            dupspeech.cluster({"a.txt": "x"}, threshold=2.0)
+        monkeypatch.setattr(api, "_match", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            dupspeech.cluster({"a.txt": "【篇1】讲话\n同志们，今天开会。"})
+        assert gc.get_threshold() == (700, 10, 500)  # restored after an error too
+    finally:
+        gc.set_threshold(*before)

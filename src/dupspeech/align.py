@@ -516,12 +516,35 @@ def align_pairs(
             a, b = index_of(i), index_of(j)
             out.append(align(a, b, config, stock_a=stock[i]) if worth_aligning(a, b, config) else [])
         return out
-    used = sorted({x for pair in pairs for x in pair})
-    slot = {x: s for s, x in enumerate(used)}
-    flat, offsets = flatten([seeds[x] for x in used])
-    flags, _ = flatten([stock[x] for x in used], dtype=np.bool_)
-    pa = np.fromiter((slot[i] for i, _ in pairs), dtype=np.int64, count=len(pairs))
-    pb = np.fromiter((slot[j] for _, j in pairs), dtype=np.int64, count=len(pairs))
+    found: list[list[Passage]] = [[] for _ in pairs]
+    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+    for t, passages in aligned_pairs(seeds, stock, pa, pb, config, threads=threads):
+        found[t] = passages
+    return found
+
+
+def aligned_pairs(
+    seeds: Sequence[np.ndarray],
+    stock: Sequence[np.ndarray],
+    pa: np.ndarray,
+    pb: np.ndarray,
+    config: AlignConfig,
+    *,
+    threads: int = 1,
+) -> list[tuple[int, list[Passage]]]:
+    """:func:`align_pairs` of the pairs ``(pa[t], pb[t])`` given as arrays (millions of candidates at scale), by
+    the compiled kernel only: ``(t, passages)`` for the pairs that have passages, in order of ``t``.
+
+    Pairs sorted by their first speech are fastest (each part of the threads then keeps its runs of pairs).
+    """
+    if not len(pa):
+        return []
+    used = sorted_unique(np.concatenate([pa, pb]).astype(np.int64))
+    flat, offsets = flatten([seeds[x] for x in used.tolist()])
+    flags, _ = flatten([stock[x] for x in used.tolist()], dtype=np.bool_)
+    pa = np.searchsorted(used, pa).astype(np.int64)  # the pairs in the numbering of the speeches used
+    pb = np.searchsorted(used, pb).astype(np.int64)
     c = config
     order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
                                                                  threads=threads)
@@ -532,14 +555,17 @@ def align_pairs(
             c.indel, c.min_chars, float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
         )
 
-    found: list[list[Passage]] = [[] for _ in pairs]
-    # pairs come sorted by their first speech, so each part keeps its runs of pairs sharing one
-    for lo, (which, a0, a1, b0, b1, sim, is_stock) in zip(_jit.cuts(len(pairs), threads),
-                                                            _jit.in_threads(part, len(pairs), threads)):
-        for t, x0, x1, y0, y1, s, st in zip(which.tolist(), a0.tolist(), a1.tolist(), b0.tolist(), b1.tolist(),
-                                            sim.tolist(), is_stock.tolist()):
-            found[lo + t].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
-    return found
+    out: list[tuple[int, list[Passage]]] = []
+    for lo, (which, a0, a1, b0, b1, sim, is_stock) in zip(_jit.cuts(len(pa), threads),
+                                                            _jit.in_threads(part, len(pa), threads)):
+        last = -1
+        for t, x0, x1, y0, y1, s, st in zip((which + lo).tolist(), a0.tolist(), a1.tolist(), b0.tolist(),
+                                            b1.tolist(), sim.tolist(), is_stock.tolist()):
+            if t != last:  # a pair's passages come together
+                out.append((t, []))
+                last = t
+            out[-1][1].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
+    return out
 
 
 def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_occ: int, *,

@@ -306,12 +306,13 @@ class Index:
 
         cfg = self.settings
         given_dates, ranks = align_stage.caller_dates(dates, order)
-        with api._stage(timings, "load"):
-            data = self._store.load()
+        with api.fewer_collections():
+            with api._stage(timings, "load"):
+                data = self._store.load()
         if not data.docs:
             raise CorpusError(f"the index {self.location} holds no readable page; add some with: dupspeech index "
                               f"add DIR --index {self.location}")
-        with _jit.for_corpus(sum(len(d.text) for d in data.docs)):  # compiled kernels for a big corpus
+        with api.fewer_collections(), _jit.for_corpus(sum(len(d.text) for d in data.docs)):  # kernels for a big corpus
             prepared = _prepared(data, cfg)
             return api._match(data.files, data.docs, data.speeches, data.dropped, cfg, provenance=provenance,
                               given_dates=given_dates, ranks=ranks, progress=progress, timings=timings,
