@@ -306,10 +306,12 @@ def test_cluster_output_is_the_same_with_and_without_the_kernels(monkeypatch, tm
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=8), st.integers(2, 4))
-def test_stock_flags_compiled_equals_numpy(raw, units_needed):
+@given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=8), st.integers(2, 4),
+       st.booleans())
+def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
     seeds = [np.array(x, dtype=np.uint64) for x in raw]  # small values: zero and repeats occur
-    units = [k // 2 for k in range(len(seeds))]  # pairs of speeches form one unit, as a family does
+    # pairs of speeches form one unit, as a family does; a family's members need not be neighbours
+    units = [k % 3 if interleaved else k // 2 for k in range(len(seeds))]
     cfg = AlignConfig(boilerplate_units=units_needed)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "0")

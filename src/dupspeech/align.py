@@ -37,7 +37,7 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import flatten
 from .index import code_pairs, grouped_codes
 from .minhash import window_signatures
-from .shingle import combine, sorted_unique, token_hashes
+from .shingle import combine, sorted_unique, sorted_unique_many, token_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,13 +287,23 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
             speech counts once however many copies it has.
         config: Alignment options.
     """
-    per_unit: dict[int, list[np.ndarray]] = {}
-    for s, u in zip(seeds, units):
-        per_unit.setdefault(u, []).append(s)
-    uniq = [sorted_unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
-    if not uniq:
+    if not len(seeds):
         return []
-    values, counts = np.unique(np.concatenate(uniq), return_counts=True)
+    if _jit.enabled():
+        # the speeches' seeds in order of unit, then each unit's distinct seeds from one compiled call
+        by_unit = np.argsort(np.asarray(units, dtype=np.int64), kind="stable")
+        flat, offsets = flatten([np.asarray(seeds[x], dtype=np.uint64) for x in by_unit.tolist()])
+        sorted_units = np.asarray(units, dtype=np.int64)[by_unit]
+        firsts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]])
+        uniq_flat, _ = sorted_unique_many(flat, offsets[np.r_[firsts, len(sorted_units)]])
+        del flat
+        values, counts = np.unique(uniq_flat, return_counts=True)
+    else:
+        per_unit: dict[int, list[np.ndarray]] = {}
+        for s, u in zip(seeds, units):
+            per_unit.setdefault(u, []).append(s)
+        uniq = [sorted_unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
+        values, counts = np.unique(np.concatenate(uniq), return_counts=True)
     return stock_positions_many(values[counts >= config.boilerplate_units], seeds)
 
 
