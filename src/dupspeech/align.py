@@ -278,7 +278,8 @@ def _drop_overlaps(passages: list[Passage]) -> list[Passage]:
     return kept
 
 
-def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: AlignConfig) -> list[np.ndarray]:
+def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: AlignConfig, *,
+                distinct: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
     """For each speech, a flag per position: the seed there recurs in ``boilerplate_units`` or more units.
 
     Args:
@@ -286,10 +287,19 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         units: The unit of each speech: its family id, or a unique id when it has no family, so a recycled
             speech counts once however many copies it has.
         config: Alignment options.
+        distinct: The sorted distinct seeds of each speech, when they are at hand (in char mode they are the
+            shingle sets): then a speech that is a unit on its own needs no sorting.
     """
     if not len(seeds):
         return []
-    if _jit.enabled():
+    if distinct is not None:
+        per_unit: dict[int, list[np.ndarray]] = {}
+        for d, u in zip(distinct, units):
+            per_unit.setdefault(u, []).append(d)
+        uniq = [parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
+                for _, parts in sorted(per_unit.items())]
+        values, counts = np.unique(np.concatenate(uniq), return_counts=True)
+    elif _jit.enabled():
         # the speeches' seeds in order of unit, then each unit's distinct seeds from one compiled call
         by_unit = np.argsort(np.asarray(units, dtype=np.int64), kind="stable")
         flat, offsets = flatten([np.asarray(seeds[x], dtype=np.uint64) for x in by_unit.tolist()])
@@ -299,7 +309,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         del flat
         values, counts = np.unique(uniq_flat, return_counts=True)
     else:
-        per_unit: dict[int, list[np.ndarray]] = {}
+        per_unit = {}
         for s, u in zip(seeds, units):
             per_unit.setdefault(u, []).append(s)
         uniq = [sorted_unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]

@@ -280,6 +280,19 @@ def _match(
     verified = find_pairs(sets, cfg, extra=window_codes, progress=progress, timings=timings, jobs=jobs)
     with _stage(timings, "families"):
         fams = cluster_stage.families(len(speeches), verified, [len(s) for s in sets])
+    unit = list(range(len(speeches)))  # a family counts once when stock language is counted
+    for members, _ in fams:
+        for m in members:
+            unit[m] = members[0]
+    stock = None
+    if provenance:
+        with _stage(timings, "align"):
+            # in char mode with k-grams the shingle sets are the distinct seeds (a speech too short for a seed
+            # has none), so stock language is counted from them before they go
+            same = cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k
+            empty = np.zeros(0, dtype=np.uint64)
+            stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=[
+                st if len(sd) else empty for st, sd in zip(sets, seeds)] if same else None)
     del sets  # alignment works on the seeds
     ids = [s.id for s in speeches]
     pairs = tuple(
@@ -292,15 +305,11 @@ def _match(
     )
     copies: tuple[Copy, ...] = ()
     if provenance:
-        unit = list(range(len(speeches)))
-        for members, _ in fams:
-            for m in members:
-                unit[m] = members[0]
         with _stage(timings, "align"):
             copies = find_copies(
                 speeches, texts, seeds, by_name, dropped, unit,
                 _pair_codes(window_codes, verified, align_pairs, len(speeches)), cfg,
-                given_dates=given_dates, ranks=ranks, progress=progress, jobs=jobs,
+                given_dates=given_dates, ranks=ranks, progress=progress, jobs=jobs, stock=stock,
             )
     return Result(
         files=tuple(files),
@@ -447,14 +456,16 @@ def find_copies(
     ranks: dict[str, int] | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    stock: list[np.ndarray] | None = None,
 ) -> tuple[Copy, ...]:
     """Copied passages between the speech pairs ``cands`` (``i < j``), with direction and boilerplate flags.
 
     ``cands`` is a set of pairs, or an array of distinct codes ``i * len(speeches) + j`` (millions of them at
-    scale, so no Python tuples).
+    scale, so no Python tuples). ``stock`` gives :func:`~dupspeech.align.stock_flags` when already computed.
     """
     acfg = cfg.align
-    stock = align_stage.stock_flags(seeds, unit, acfg)
+    if stock is None:
+        stock = align_stage.stock_flags(seeds, unit, acfg)
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
     state = (speeches, texts, seeds, stock, by_name, dates, ranks or {}, acfg)
     n = len(speeches)
