@@ -103,7 +103,8 @@ def _tuning_options(fn):
 
 def _jobs_option(fn):
     return click.option("-j", "--jobs", type=int, default=1, show_default=True,
-                        help="Worker processes (0 = one per core); the output does not depend on it.")(fn)
+                        help="Cores to use: threads or worker processes (0 = one per core); the output does not depend "
+                             "on it.")(fn)
 
 
 def _index_option(fn, *, help: str | None = None):
