@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import dupspeech
-from dupspeech import store
+from dupspeech import _jit, store
 from dupspeech.errors import ConfigError, CorpusError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,3 +288,23 @@ def test_query_counts_window_meetings_as_a_local_run_does(corpus, db, tmp_path):
             result = index.query(page)
         pairs = {frozenset((c.source.speech, c.target.speech)) for c in result.copies}
         assert (frozenset(("query/q.txt#2", "b.txt#1")) in pairs) is found
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+def test_adding_a_big_corpus_switches_to_the_compiled_kernels_with_the_same_index(corpus, db, tmp_path, monkeypatch):
+    """``Index.add`` streams, so it cannot know the corpus size in advance: once it has read a corpus's worth
+    of characters (here: any), the kernels prepare the speeches; what it stores is the same."""
+    monkeypatch.delenv("DUPSPEECH_JIT", raising=False)
+    used = []
+    real = store.api._prepare_chunk
+    monkeypatch.setattr(store.api, "_prepare_chunk", lambda *a: (used.append(_jit.enabled()), real(*a))[1])
+    with dupspeech.Index(tmp_path / "numpy.db") as index:
+        index.add(corpus)
+        expected = index.cluster(provenance=True).to_json()
+    assert used and not any(used)
+    used.clear()
+    monkeypatch.setattr(_jit, "MIN_CHARS", 1)
+    with dupspeech.Index(db) as index:
+        index.add(corpus)
+        assert index.cluster(provenance=True).to_json() == expected
+    assert used and all(used)

@@ -231,7 +231,8 @@ class Index:
         """
         cfg = self.settings
         counts = dict(added=0, replaced=0, unchanged=0, skipped=0, speeches=0)
-        with self._store.transaction() as tx:
+        chars = 0  # read so far: once a corpus's worth, the compiled kernels take over (same output)
+        with self._store.transaction() as tx, api.fewer_collections():
             for n, (record, doc) in enumerate(iter_corpus(source), 1):
                 sha = _content_hash(doc) if doc is not None else None
                 known = tx.file_state(record.file)
@@ -246,11 +247,13 @@ class Index:
                     continue
                 counts["replaced" if known is not None else "added"] += 1
                 speeches, dropped = split_page(doc, cfg.segment)
-                prepared = api._prepare_chunk(([*speeches], {doc.name: doc}, cfg), range(len(speeches)))
-                handle = tx.put_file(record, sha, doc, dropped)
-                for speech, (_, shingle_set, seeds, windows) in zip(speeches, prepared):
-                    sig = signature(shingle_set, cfg.minhash) if len(shingle_set) else None
-                    tx.put_speech(handle, speech, shingle_set, seeds, sig, windows)
+                chars += len(doc.text)
+                with _jit.for_corpus(chars):
+                    prepared = api._prepare_chunk(([*speeches], {doc.name: doc}, cfg), range(len(speeches)))
+                    handle = tx.put_file(record, sha, doc, dropped)
+                    for speech, (_, shingle_set, seeds, windows) in zip(speeches, prepared):
+                        sig = signature(shingle_set, cfg.minhash) if len(shingle_set) else None
+                        tx.put_speech(handle, speech, shingle_set, seeds, sig, windows)
                 counts["speeches"] += len(speeches)
                 if progress:
                     progress("index", n, 0)
