@@ -308,3 +308,25 @@ def test_adding_a_big_corpus_switches_to_the_compiled_kernels_with_the_same_inde
         index.add(corpus)
         assert index.cluster(provenance=True).to_json() == expected
     assert used and all(used)
+
+
+def test_band_rows_written_in_sorted_batches_give_the_same_index(corpus, db, monkeypatch):
+    """Band rows are held back and written sorted; with tiny batches (flushed many times inside one add, and
+    before a changed file's rows are deleted) the index answers exactly as with one batch."""
+    with dupspeech.Index(db) as index:
+        index.add(corpus)
+        expected = index.cluster().to_json()
+    monkeypatch.setattr(store._SQLiteStore, "FLUSH_ROWS", 5)
+    other = db + ".small-batches"
+    with dupspeech.Index(other) as index:
+        index.add(corpus)
+        (corpus / "a.txt").write_text((corpus / "a.txt").read_text(encoding="utf-8") + "\n补充一句。", encoding="utf-8")
+        assert index.add(corpus).replaced == 1
+        (corpus / "a.txt").write_text((corpus / "a.txt").read_text(encoding="utf-8")[: -len("\n补充一句。")],
+                                      encoding="utf-8")
+        assert index.add(corpus).replaced == 1
+        assert index.cluster().to_json() == expected
+        counts = [index._store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("bands", "windows")]
+    with dupspeech.Index(db) as index:
+        assert counts == [index._store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                          for t in ("bands", "windows")]
