@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dupspeech import _jit
 from dupspeech.config import ShingleConfig
 from dupspeech.errors import ConfigError
 from dupspeech.shingle import shingle_hash, shingles, tokens
@@ -101,3 +102,22 @@ def test_sorted_unique_is_np_unique(values):
     arr = np.array(values, dtype=np.uint64)
     assert np.array_equal(sorted_unique(arr), np.unique(arr))
     assert sorted_unique(arr).dtype == np.uint64
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.sampled_from([np.uint64, np.int64]),
+       st.sampled_from([0, 2**8 - 1, 2**40 - 1, 2**64 - 1]))
+def test_radix_sort_sorts_as_numpy_does(raw, dtype, mask):
+    """64-bit values, signed or not, with bytes that are the same in every value (skipped passes), whatever
+    the parity of the passes that move values."""
+    from dupspeech import shingle
+
+    values = (np.array(raw, dtype=np.uint64) & np.uint64(mask)).view(dtype)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shingle, "RADIX_MIN", 0)
+        mp.setenv("DUPSPEECH_JIT", "1")
+        got = shingle.sort_values(values)
+        unique = shingle.sorted_unique(values)
+    assert got.dtype == values.dtype and np.array_equal(got, np.sort(values))
+    assert np.array_equal(unique, np.unique(values))

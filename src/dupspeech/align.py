@@ -35,7 +35,7 @@ import numpy as np
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import flatten
-from .index import code_pairs, grouped_codes
+from .index import code_pairs, count_codes, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, sorted_unique, sorted_unique_many, token_hashes
 
@@ -298,7 +298,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
             per_unit.setdefault(u, []).append(d)
         uniq = [parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
                 for _, parts in sorted(per_unit.items())]
-        values, counts = np.unique(np.concatenate(uniq), return_counts=True)
+        values, counts = count_codes(np.concatenate(uniq))
     elif _jit.enabled():
         # the speeches' seeds in order of unit, then each unit's distinct seeds from one compiled call
         by_unit = np.argsort(np.asarray(units, dtype=np.int64), kind="stable")
@@ -307,7 +307,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         firsts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]])
         uniq_flat, _ = sorted_unique_many(flat, offsets[np.r_[firsts, len(sorted_units)]])
         del flat
-        values, counts = np.unique(uniq_flat, return_counts=True)
+        values, counts = count_codes(uniq_flat)
     else:
         per_unit = {}
         for s, u in zip(seeds, units):

@@ -13,7 +13,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
 from . import _jit
-from .shingle import mix64, sorted_unique
+from .shingle import mix64, radix_sort, sort_values, sorted_unique
 
 
 class CandidateIndex:
@@ -147,7 +147,7 @@ def count_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> tuple[n
     number of buckets, over all bands, that the two groups share.
     """
     order = None if weights is None else np.argsort(codes, kind="stable")
-    s = np.sort(codes) if order is None else codes[order]
+    s = sort_values(codes) if order is None else codes[order]
     if not len(s):
         return s.astype(np.int64), np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
@@ -204,6 +204,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     low = np.uint64((1 << shift) - 1)
     high = ~low & key_mask
     keys = np.empty(n, np.uint64)
+    scratch = np.empty(n, np.uint64)
     idx = np.empty(n, np.int64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
@@ -214,7 +215,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
             for c in range(lo, lo + r):
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = (h & high) | np.uint64(row)
-        keys.sort()
+        radix_sort(keys, scratch)
         for u in range(n):
             idx[u] = np.int64(keys[u] & low)
         s = 0

@@ -148,7 +148,7 @@ def shingles(text: str, config: ShingleConfig, cache: dict[str, int] | None = No
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` for a 1-d array, by a sort and a mask: about four times faster than numpy 2's
     ``np.unique``, which hashes first and then sorts the result."""
-    s = np.sort(values)
+    s = sort_values(values)
     if len(s) < 2:
         return s
     keep = np.empty(len(s), dtype=bool)
@@ -206,3 +206,57 @@ def sorted_unique_many(values, offsets):  # pragma: no cover - compiled; tested 
                 w += 1
         out_off[s + 1] = w
     return out[:w].copy(), out_off
+
+
+RADIX_MIN = 1 << 14
+"""Arrays of 64-bit integers at least this long are sorted by :func:`radix_sort` when the kernels run."""
+
+
+def sort_values(values: np.ndarray) -> np.ndarray:
+    """``np.sort(values)``: by a compiled radix sort for a long array of 64-bit integers when the kernels run
+    (about 2.5 times faster than numpy's sort on a million hashes), else by numpy."""
+    values = np.asarray(values)
+    if len(values) < RADIX_MIN or values.dtype not in (np.uint64, np.int64) or not _jit.enabled():
+        return np.sort(values)
+    if values.dtype == np.uint64:
+        out = values.copy()
+        radix_sort(out, np.empty_like(out))
+        return out
+    # signed: flipping the sign bit makes the unsigned order the signed order
+    flipped = values.view(np.uint64) ^ np.uint64(1 << 63)
+    radix_sort(flipped, np.empty_like(flipped))
+    flipped ^= np.uint64(1 << 63)
+    return flipped.view(np.int64)
+
+
+@_jit.njit
+def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against np.sort
+    """Sort ``uint64`` values in place (``buffer``: scratch of the same length), least significant byte first;
+    a byte that is the same in every value costs one counting pass and no move."""
+    n = len(values)
+    if n < 2:
+        return
+    src, dst = values, buffer
+    counts = np.zeros(256, np.int64)
+    moved = 0
+    for shift in range(0, 64, 8):
+        sh = np.uint64(shift)
+        counts[:] = 0
+        for i in range(n):
+            counts[(src[i] >> sh) & np.uint64(255)] += 1
+        if counts[(src[0] >> sh) & np.uint64(255)] == n:
+            continue
+        total = 0
+        for d in range(256):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(n):
+            v = src[i]
+            d = (v >> sh) & np.uint64(255)
+            dst[counts[d]] = v
+            counts[d] += 1
+        src, dst = dst, src
+        moved += 1
+    if moved % 2:
+        values[:] = src
