@@ -37,7 +37,7 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import flatten
 from .index import code_pairs, count_codes, grouped_codes
 from .minhash import window_signatures
-from .shingle import combine, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import combine, radix_sort_with, sorted_unique, sorted_unique_many, token_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,11 +623,15 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
     d_rare = np.empty(n, dtype=np.bool_)
     d_off = np.zeros(len(offsets), dtype=np.int64)
     nd = 0
+    value_buffer = np.empty(n, dtype=np.uint64)
+    item_buffer = np.empty(n, dtype=np.int32)
     for s in range(len(offsets) - 1):
         lo, hi = offsets[s], offsets[s + 1]
-        o = np.argsort(flat[lo:hi], kind="mergesort")
-        srt = flat[lo:hi][o]
-        order[lo:hi] = o.astype(np.int32)
+        # positions sorted by seed, equal seeds in position order (a stable sort, as SeedIndex.build's)
+        srt = flat[lo:hi].copy()
+        o = np.arange(hi - lo).astype(np.int32)
+        radix_sort_with(srt, o, value_buffer[: hi - lo], item_buffer[: hi - lo])
+        order[lo:hi] = o
         x = 0
         while x < hi - lo:
             ex = x + 1

@@ -197,9 +197,11 @@ def sorted_unique_many(values, offsets):  # pragma: no cover - compiled; tested 
     m = len(offsets) - 1
     out = np.empty(len(values), values.dtype)
     out_off = np.zeros(m + 1, np.int64)
+    scratch = np.empty(len(values), np.uint64)
     w = 0
     for s in range(m):
-        run = np.sort(values[offsets[s] : offsets[s + 1]])
+        run = values[offsets[s] : offsets[s + 1]].copy()
+        radix_sort(run, scratch[: len(run)])
         for i in range(len(run)):
             if i == 0 or run[i] != run[i - 1]:
                 out[w] = run[i]
@@ -260,3 +262,40 @@ def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against n
         moved += 1
     if moved % 2:
         values[:] = src
+
+
+@_jit.njit
+def radix_sort_with(values, items, value_buffer, item_buffer):  # pragma: no cover - compiled; tested vs argsort
+    """:func:`radix_sort` of ``values`` that moves ``items`` along with them: stable, so with
+    ``items = arange(n)`` it gives ``np.argsort(values, kind="stable")``."""
+    n = len(values)
+    if n < 2:
+        return
+    src, dst = values, value_buffer
+    isrc, idst = items, item_buffer
+    counts = np.zeros(256, np.int64)
+    moved = 0
+    for shift in range(0, 64, 8):
+        sh = np.uint64(shift)
+        counts[:] = 0
+        for i in range(n):
+            counts[(src[i] >> sh) & np.uint64(255)] += 1
+        if counts[(src[0] >> sh) & np.uint64(255)] == n:
+            continue
+        total = 0
+        for d in range(256):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(n):
+            v = src[i]
+            d = (v >> sh) & np.uint64(255)
+            dst[counts[d]] = v
+            idst[counts[d]] = isrc[i]
+            counts[d] += 1
+        src, dst = dst, src
+        isrc, idst = idst, isrc
+        moved += 1
+    if moved % 2:
+        values[:] = src
+        items[:] = isrc
