@@ -206,3 +206,15 @@ def test_band_shuffle_finds_the_pairs_of_one_lsh_index(rows, n_reducers):
     keys, row, dest = engine_dask._keyed(sigs, 0.5, 1)
     pairs = {(int(g), int(h)) for g, h in engine_dask._bucket_pairs(keys, row, None)[0]}
     assert pairs == set(candidate_pairs(sigs, list(range(len(sigs))), threshold=0.5, seed=1))  # datasketch's own
+
+
+def test_workers_running_the_compiled_kernels_give_the_local_result(generated, monkeypatch):
+    """Workers that run the compiled kernels (the whole-partition preparation among them) give what the local
+    numpy path gives."""
+    monkeypatch.setenv("DUPSPEECH_JIT", "1")  # inherited by the worker processes started below
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+        assert set(client.run(lambda: __import__("dupspeech")._jit.enabled()).values()) == {True}
+        on_dask = engine_dask.cluster(generated, scheduler=cluster.scheduler_address, partitions=3)
+    monkeypatch.setenv("DUPSPEECH_JIT", "0")
+    assert on_dask.to_json() == dupspeech.cluster(generated).to_json()

@@ -294,11 +294,17 @@ def _prepare(pages, cfg: Settings, given_dates: dict, n_reducers: int, folder: s
         dropped.extend(drops)
     by_name = {d.name: d for d in docs}
     texts, sets, seeds, windows = [], [], [], []
-    for text, shingle_set, seed_hashes, wins in api._prepare_chunk((speeches, by_name, cfg), range(len(speeches))):
-        texts.append(text)
-        sets.append(shingle_set)
-        seeds.append(seed_hashes)
-        windows.append(wins)
+    if _jit.enabled():  # the whole partition in a few compiled calls, as a local run prepares a corpus
+        texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg)
+        bounds = np.searchsorted(groups, np.arange(len(speeches) + 1))
+        windows = [matrix[bounds[x] : bounds[x + 1]] for x in range(len(speeches))]
+    else:
+        for text, shingle_set, seed_hashes, wins in api._prepare_chunk((speeches, by_name, cfg),
+                                                                       range(len(speeches))):
+            texts.append(text)
+            sets.append(shingle_set)
+            seeds.append(seed_hashes)
+            windows.append(wins)
     eligible = np.array([n for n, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles], dtype=np.int64)
     sigs = signatures([sets[n] for n in eligible], cfg.minhash)
     summary = (speeches, dropped, [len(s) for s in sets], len(eligible))
