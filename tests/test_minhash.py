@@ -183,3 +183,27 @@ def test_min_hits_counts_the_buckets_two_groups_share_over_all_bands(jit, seed, 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", jit)
         assert grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups, min_hits=min_hits) == expected
+
+
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 256])
+def test_lsh_params_are_the_bands_datasketch_picks(num_perm):
+    """Our quadrature picks datasketch's bands and rows (checked on 594 pairs of threshold and length when it
+    was written; here every 0.05)."""
+    from datasketch.lsh import _optimal_param
+
+    from dupspeech.index import lsh_params
+
+    for k in range(1, 20):
+        assert lsh_params(k / 20, num_perm) == _optimal_param(k / 20, num_perm, 0.5, 0.5), (k / 20, num_perm)
+
+
+def test_a_run_does_not_import_datasketch_or_scipy_integrate():
+    """datasketch's LSH module and the scipy.integrate it imports are a third of a second of start-up: only the
+    code paths that use datasketch's own index (the Redis store, the baselines) import them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dupspeech; dupspeech.cluster({'a.txt': '【篇1】讲话\\n同志们，今天开会。'});"
+            "print(sorted(m for m in ('datasketch', 'scipy.integrate') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
 
 from . import _jit
 from .shingle import mix64, radix_sort, sort_values, sorted_unique
@@ -27,10 +26,14 @@ class CandidateIndex:
     """
 
     def __init__(self, *, threshold: float, num_perm: int, seed: int, storage_config: dict | None = None) -> None:
+        from datasketch import MinHashLSH  # imported when used: with scipy it takes 0.35 s, a third of start-up
+
         self.seed = seed
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
 
-    def _sketch(self, sig: np.ndarray) -> LeanMinHash:
+    def _sketch(self, sig: np.ndarray):
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.seed, hashvalues=sig, scheme="affine32")
 
     def add_many(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
@@ -69,10 +72,29 @@ def candidate_pairs(
 
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Bands and rows ``(b, r)`` that datasketch's ``MinHashLSH`` picks for this threshold (equal weights)."""
-    from datasketch.lsh import _optimal_param
+    """Bands and rows ``(b, r)`` that datasketch's ``MinHashLSH`` picks for this threshold (equal weights).
 
-    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+    datasketch's own ``_optimal_param`` integrates the false positive and false negative probabilities with
+    scipy's ``quad``, and importing scipy.integrate takes a quarter of a second. The integrands are
+    polynomials of degree ``b * r <= num_perm``, so Gauss-Legendre quadrature with more than ``num_perm / 2``
+    nodes gives the same integrals (to rounding), and the same choice: a test compares the two over a grid of
+    thresholds and signature lengths.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(max(64, num_perm // 2 + 8))
+    best, opt = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, int(num_perm / b) + 1):
+            fp = _integral(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold, nodes, weights)
+            fn = _integral(lambda s: (1 - s ** float(r)) ** float(b), threshold, 1.0, nodes, weights)
+            error = fp * 0.5 + fn * 0.5
+            if error < best:
+                best, opt = error, (b, r)
+    return opt
+
+
+def _integral(func, lo: float, hi: float, nodes: np.ndarray, weights: np.ndarray) -> float:
+    half = (hi - lo) / 2
+    return float(half * np.dot(weights, func(half * nodes + (lo + hi) / 2)))
 
 
 def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
