@@ -232,70 +232,56 @@ def sort_values(values: np.ndarray) -> np.ndarray:
 
 
 @_jit.njit
+def _byte_offsets(src, sh, counts):  # pragma: no cover - compiled
+    """Where each value goes in one pass of a radix sort on the byte at bit ``sh``: ``counts`` becomes the first
+    slot of each byte value. ``False`` when every value has the same byte there (nothing would move)."""
+    counts[:] = 0
+    for i in range(len(src)):
+        counts[(src[i] >> sh) & np.uint64(255)] += 1
+    if counts[(src[0] >> sh) & np.uint64(255)] == len(src):
+        return False
+    total = 0
+    for d in range(256):
+        c = counts[d]
+        counts[d] = total
+        total += c
+    return True
+
+
+@_jit.njit
 def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against np.sort
     """Sort ``uint64`` values in place (``buffer``: scratch of the same length), least significant byte first;
     a byte that is the same in every value costs one counting pass and no move."""
-    n = len(values)
-    if n < 2:
-        return
-    src, dst = values, buffer
-    counts = np.zeros(256, np.int64)
-    moved = 0
-    for shift in range(0, 64, 8):
-        sh = np.uint64(shift)
-        counts[:] = 0
-        for i in range(n):
-            counts[(src[i] >> sh) & np.uint64(255)] += 1
-        if counts[(src[0] >> sh) & np.uint64(255)] == n:
-            continue
-        total = 0
-        for d in range(256):
-            c = counts[d]
-            counts[d] = total
-            total += c
-        for i in range(n):
-            v = src[i]
-            d = (v >> sh) & np.uint64(255)
-            dst[counts[d]] = v
-            counts[d] += 1
-        src, dst = dst, src
-        moved += 1
-    if moved % 2:
-        values[:] = src
+    no_items = np.zeros(0, np.int32)
+    _radix(values, no_items, buffer, no_items, False)
 
 
 @_jit.njit
 def radix_sort_with(values, items, value_buffer, item_buffer):  # pragma: no cover - compiled; tested vs argsort
-    """:func:`radix_sort` of ``values`` that moves ``items`` along with them: stable, so with
+    """:func:`radix_sort` of ``values`` that moves ``items`` (``int32``) along with them: stable, so with
     ``items = arange(n)`` it gives ``np.argsort(values, kind="stable")``."""
-    n = len(values)
-    if n < 2:
+    _radix(values, items, value_buffer, item_buffer, True)
+
+
+@_jit.njit
+def _radix(values, items, value_buffer, item_buffer, with_items):  # pragma: no cover - compiled
+    if len(values) < 2:
         return
-    src, dst = values, value_buffer
-    isrc, idst = items, item_buffer
+    src, dst, isrc, idst = values, value_buffer, items, item_buffer
     counts = np.zeros(256, np.int64)
     moved = 0
     for shift in range(0, 64, 8):
         sh = np.uint64(shift)
-        counts[:] = 0
-        for i in range(n):
-            counts[(src[i] >> sh) & np.uint64(255)] += 1
-        if counts[(src[0] >> sh) & np.uint64(255)] == n:
-            continue
-        total = 0
-        for d in range(256):
-            c = counts[d]
-            counts[d] = total
-            total += c
-        for i in range(n):
-            v = src[i]
-            d = (v >> sh) & np.uint64(255)
-            dst[counts[d]] = v
-            idst[counts[d]] = isrc[i]
-            counts[d] += 1
-        src, dst = dst, src
-        isrc, idst = idst, isrc
-        moved += 1
+        if _byte_offsets(src, sh, counts):
+            for i in range(len(src)):
+                d = (src[i] >> sh) & np.uint64(255)
+                dst[counts[d]] = src[i]
+                if with_items:
+                    idst[counts[d]] = isrc[i]
+                counts[d] += 1
+            src, dst, isrc, idst = dst, src, idst, isrc
+            moved += 1
     if moved % 2:
         values[:] = src
-        items[:] = isrc
+        if with_items:
+            items[:] = isrc
