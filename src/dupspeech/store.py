@@ -57,6 +57,7 @@ from .ingest import iter_corpus
 from .minhash import signature
 from .models import Cluster, Document, Dropped, FileRecord, Pair, Paragraph, Result, Span, Speech
 from .segment import split_page
+from .shingle import sorted_unique
 
 __all__ = ["AddReport", "Index"]
 
@@ -471,7 +472,8 @@ def _u64(blob: bytes) -> np.ndarray:
 
 def _shingle_blob(shingle_set: np.ndarray, seeds: np.ndarray) -> bytes | None:
     """The shingle set to store, or ``None`` when it is the set of the seeds (char 5-grams, the default)."""
-    if len(shingle_set) == len(np.unique(seeds)) and np.array_equal(shingle_set, np.unique(seeds)):
+    distinct = sorted_unique(seeds)
+    if len(shingle_set) == len(distinct) and np.array_equal(shingle_set, distinct):
         return None
     return shingle_set.astype("<u8").tobytes()
 
@@ -485,6 +487,22 @@ def _window_keys(windows: np.ndarray, threshold: float) -> Iterator[tuple[int, l
     b, r = lsh_params(threshold, windows.shape[1])
     for band in range(b):
         yield band, [k.tobytes() for k in np.unique(_band_keys(windows, band, r))]
+
+
+def _band_rows(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``(band, key)`` of some signatures (a speech's windows, or its one signature), as
+    :func:`_window_keys` gives them: bands (``int64``) and keys (``void``, the bytes the tables store), sorted
+    as SQLite orders them."""
+    n, num_perm = sigs.shape
+    b, r = lsh_params(threshold, num_perm)
+    rows = np.empty((b, n, r + 1), dtype=">u4")  # the band first, big-endian: byte order is numeric order
+    rows[:, :, 0] = np.arange(b, dtype=np.uint32)[:, None]
+    rows[:, :, 1:] = sigs[:, : b * r].reshape(n, b, r).transpose(1, 0, 2)
+    flat = np.ascontiguousarray(rows.reshape(b * n, r + 1))
+    distinct = np.unique(flat.view(np.dtype((np.void, 4 * (r + 1)))).ravel())
+    table = distinct.view(">u4").reshape(-1, r + 1)
+    keys = np.ascontiguousarray(table[:, 1:].astype("<u4")).view(np.dtype((np.void, 4 * r))).ravel()
+    return table[:, 0].astype(np.int64), keys
 
 
 def _speech_keys(sig: np.ndarray, threshold: float) -> list[tuple[int, bytes]]:
@@ -540,7 +558,9 @@ class _SQLiteStore:
     def __init__(self, path: str, *, create: bool) -> None:
         self.path = path
         self.conn: sqlite3.Connection | None = None
-        self._pending: dict[str, list[tuple[int, bytes, int]]] = {"bands": [], "windows": []}  # see _flush
+        # band rows held back (see _flush): per table, (bands, keys, speech) of each speech, and how many rows
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {"bands": [], "windows": []}
+        self._held = 0
         if not create and not os.path.exists(path):
             return
         try:
@@ -595,13 +615,13 @@ class _SQLiteStore:
 
     @contextmanager
     def transaction(self):
-        self._pending = {"bands": [], "windows": []}
+        self._pending, self._held = {"bands": [], "windows": []}, 0
         try:
             with self._tx():
                 yield self
                 self._flush()
         finally:
-            self._pending = {"bands": [], "windows": []}
+            self._pending, self._held = {"bands": [], "windows": []}, 0
 
     # inside a transaction
 
@@ -612,11 +632,16 @@ class _SQLiteStore:
     def _flush(self) -> None:
         conn = self.conn
         assert conn is not None
-        for table, rows in self._pending.items():
-            if rows:
-                rows.sort()
-                conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
-                rows.clear()
+        for table, parts in self._pending.items():
+            if parts:
+                bands = np.concatenate([b for b, _, _ in parts])
+                keys = np.concatenate([k for _, k, _ in parts])
+                uids = np.concatenate([np.full(len(b), uid, dtype=np.int64) for b, _, uid in parts])
+                order = np.lexsort((uids, keys, bands))  # the tables' primary key order: band, key, speech
+                conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)",
+                                 zip(bands[order].tolist(), keys[order].tolist(), uids[order].tolist()))
+                parts.clear()
+        self._held = 0
 
     def file_state(self, name: str) -> str | None:
         row = self.conn.execute("SELECT sha256 FROM files WHERE name = ?", (name,)).fetchone()  # type: ignore[union-attr]
@@ -661,13 +686,13 @@ class _SQLiteStore:
              seeds.astype("<u8").tobytes(), None if sig is None else sig.astype("<u4").tobytes()),
         )
         uid = cur.lastrowid
-        if sig is not None:
-            self._pending["bands"].extend(
-                (band, key, uid) for band, key in _speech_keys(sig, cfg.cluster.candidate_threshold))
-        if len(windows):
-            self._pending["windows"].extend(
-                (band, key, uid) for band, keys in _window_keys(windows, cfg.align.window_threshold) for key in keys)
-        if len(self._pending["windows"]) + len(self._pending["bands"]) >= self.FLUSH_ROWS:
+        for table, sigs, threshold in (("bands", None if sig is None else sig[None, :], cfg.cluster.candidate_threshold),
+                                       ("windows", windows if len(windows) else None, cfg.align.window_threshold)):
+            if sigs is not None:
+                bands, keys = _band_rows(np.asarray(sigs, dtype=np.uint32), threshold)
+                self._pending[table].append((bands, keys, uid))
+                self._held += len(bands)
+        if self._held >= self.FLUSH_ROWS:
             self._flush()
 
     # reading
