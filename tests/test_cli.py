@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from dupspeech.cli import main
@@ -79,3 +80,22 @@ def test_progress_flag_does_not_pollute_stdout(tmp_path):
     res = CliRunner().invoke(main, ["cluster", str(make_corpus(tmp_path)), "--json", "--progress"])
     assert res.exit_code == 0
     json.loads(res.stdout)
+
+
+def test_tokenizer_option_reaches_the_library_and_an_index_keeps_its_own(tmp_path):
+    """--tokenizer picks the word segmenter (recorded in the settings); the tokens are the same, so is the
+    result. An index built with one segmenter refuses another."""
+    pytest.importorskip("rjieba")
+    corpus = str(make_corpus(tmp_path))
+    out = {}
+    for name in ("jieba", "rjieba"):
+        res = CliRunner().invoke(main, ["cluster", corpus, "--json", "--shingle", "word", "--tokenizer", name])
+        assert res.exit_code == 0, res.output
+        out[name] = json.loads(res.stdout)
+        assert out[name]["settings"]["shingle.tokenizer"] == name
+    assert out["jieba"]["clusters"] == out["rjieba"]["clusters"] and out["jieba"]["pairs"] == out["rjieba"]["pairs"]
+    db = str(tmp_path / "w.db")
+    res = CliRunner().invoke(main, ["index", "add", corpus, "--index", db, "--shingle", "word", "--tokenizer", "jieba"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["index", "add", corpus, "--index", db, "--tokenizer", "rjieba"])
+    assert res.exit_code == 2 and "shingle.tokenizer" in res.output

@@ -91,6 +91,8 @@ def _tuning_options(fn):
         click.option("--shingle", type=click.Choice(["char", "word"]), default="char", show_default=True,
                      help="Character n-grams or jieba word n-grams."),
         click.option("--ngram", type=int, default=None, help="Shingle length [default: 5 for char, 3 for word]."),
+        click.option("--tokenizer", type=click.Choice(["auto", "jieba", "rjieba"]), default="auto", show_default=True,
+                     help="Word segmenter in word mode; auto is rjieba when installed (the same tokens), else jieba."),
         click.option("--num-perm", type=int, default=api._MINHASH.num_perm, show_default=True,
                      help="MinHash permutations."),
         click.option("--seed", type=int, default=api._MINHASH.seed, show_default=True,
@@ -128,7 +130,7 @@ def _scale_options(fn):
                                   "instead of reading CORPUS.")
 
 
-_TUNING = ("threshold", "containment", "shingle", "ngram", "num_perm", "seed")
+_TUNING = ("threshold", "containment", "shingle", "ngram", "tokenizer", "num_perm", "seed")
 
 
 def _given(ctx: click.Context, names: tuple[str, ...] = _TUNING) -> dict:
@@ -198,8 +200,8 @@ def main() -> None:
 @_scale_options
 @_progress_option
 @click.pass_context
-def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, num_perm, seed,
-                provenance, jobs, index_location, engine, scheduler, workers, spill_dir, progress) -> None:
+def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, tokenizer, num_perm,
+                seed, provenance, jobs, index_location, engine, scheduler, workers, spill_dir, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.
@@ -215,6 +217,7 @@ def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, sh
             containment=containment,
             shingle=shingle,
             ngram=ngram,
+            tokenizer=tokenizer,
             num_perm=num_perm,
             seed=seed,
             jobs=jobs,
@@ -309,13 +312,14 @@ def _side_arg(value: str) -> str:
               help="Write the two texts side by side, copied passages highlighted, to this HTML file.")
 @click.option("--full", is_flag=True, help="Show whole passages instead of their first 160 characters.")
 @_tuning_options
-def compare_cmd(a, b, as_json, html_path, full, threshold, containment, shingle, ngram, num_perm, seed) -> None:
+def compare_cmd(a, b, as_json, html_path, full, threshold, containment, shingle, ngram, tokenizer, num_perm,
+                seed) -> None:
     """Show the copied passages between A and B: two files, or two speeches written FILE#K (k-th speech).
 
     Every speech of A is aligned with every speech of B, so even one shared paragraph shows.
     """
     result = _run(api.compare, _side_arg(a), _side_arg(b), threshold=threshold, containment=containment,
-                  shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed)
+                  shingle=shingle, ngram=ngram, tokenizer=tokenizer, num_perm=num_perm, seed=seed)
     if html_path:
         html_report.write_report(result, html_path)
     if as_json:
@@ -377,7 +381,7 @@ def render_comparison(result: Result, console: Console, *, limit: int | None = 1
 @_jobs_option
 @_progress_option
 def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
-              num_perm, seed, jobs, progress) -> None:
+              tokenizer, num_perm, seed, jobs, progress) -> None:
     """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
 
     CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),
@@ -387,7 +391,7 @@ def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, thresho
     _run(dedup_stage.check_out_dir, out_dir, root, force=force)  # fail before the long part
     with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(api.cluster, corpus, progress=update, threshold=threshold, containment=containment,
-                      shingle=shingle, ngram=ngram, num_perm=num_perm, seed=seed, jobs=jobs)
+                      shingle=shingle, ngram=ngram, tokenizer=tokenizer, num_perm=num_perm, seed=seed, jobs=jobs)
     manifest = _run(dedup_stage.dedup, result, out_dir, keep=keep, drop_copied=drop_copied, force=force)
     if as_json:
         click.echo(manifest.to_json(), nl=False)
@@ -505,8 +509,8 @@ def index_group() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout and no progress bars.")
 @_progress_option
 @click.pass_context
-def index_add_cmd(ctx, corpus, index_location, threshold, containment, shingle, ngram, num_perm, seed, quiet,
-                  progress) -> None:
+def index_add_cmd(ctx, corpus, index_location, threshold, containment, shingle, ngram, tokenizer, num_perm, seed,
+                  quiet, progress) -> None:
     """Add the pages in CORPUS to the index (created if missing), in one transaction.
 
     Files already indexed with the same content are left alone; a changed file replaces its old version. Tuning

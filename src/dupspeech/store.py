@@ -139,6 +139,7 @@ def _options_of(cfg: Settings) -> dict[str, object]:
         "candidate_threshold": cfg.cluster.candidate_threshold,
         "shingle": cfg.shingle.mode,
         "ngram": cfg.shingle.ngram,
+        "tokenizer": cfg.shingle.tokenizer,
         "num_perm": cfg.minhash.num_perm,
         "seed": cfg.minhash.seed,
         "fold_numbers": cfg.shingle.fold_numbers,
