@@ -103,8 +103,9 @@ def test_in_threads_covers_every_item_once_in_order(n, threads):
 @needs_numba
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(alphabet="政府工作报告我们要坚持１2３。，\n𠀀 abc年", max_size=260), min_size=1, max_size=6),
-       st.integers(1, 3), st.sampled_from([True, False]), st.sampled_from(["char", "word"]))
-def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold, mode):
+       st.integers(1, 3), st.sampled_from([True, False]), st.sampled_from(["char", "word"]),
+       st.sampled_from([1, 37, 1 << 21]))
+def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold, mode, batch_chars):
     """The compiled whole-run preparation gives every speech's text, shingle set, seeds and window
     signatures exactly as the speech-by-speech path: speeches shorter than k, empty ones, characters beyond the
     BMP, numbers folded or not, char or word mode, any number of threads (forked workers too, in word mode)."""
@@ -116,7 +117,9 @@ def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold, mode):
     by_name = {d.name: d for d in docs}
     cfg = api.settings(fold_numbers=fold, shingle=mode)  # word mode: sets from words, seeds from characters
     expected = api._prepare_chunk((speeches, by_name, cfg), range(len(speeches)))
-    texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
+    with pytest.MonkeyPatch.context() as mp:  # batches of one speech, of a few, or all speeches in one
+        mp.setattr(api, "BATCH_CHARS", batch_chars)
+        texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
     assert [t.text for t in texts] == [e[0].text for e in expected]  # so the same offset maps
     for got, theirs in ((sets, [e[1] for e in expected]), (seeds, [e[2] for e in expected])):
         assert len(got) == len(theirs)

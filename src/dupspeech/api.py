@@ -347,19 +347,25 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
     return out
 
 
+BATCH_CHARS = 1 << 21
+"""Characters per batch of :func:`_prepare_bulk`: its temporaries (about 12 bytes per character) stay near
+25 MiB per thread."""
+
+
 def _prepare_bulk(
     speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1
 ) -> tuple[list[Normalized], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """What :func:`_prepare_chunk` gives for every speech, from compiled kernels over all the speeches'
-    characters at once (``threads`` threads take a part of the speeches each).
+    """What :func:`_prepare_chunk` gives for every speech, from compiled kernels over the characters of
+    batches of speeches (about :data:`BATCH_CHARS` characters each, so the temporary arrays stay small whatever
+    the corpus); ``threads`` threads take a part of the batches each.
 
     In char mode with ``ngram == align.k`` the shingle sets are the distinct seeds. Otherwise (word mode) they
     are made speech by speech, in ``threads`` forked workers that inherit the normalised texts, with one word
     hash cache per worker.
 
     Returns:
-        The normalised texts, shingle sets and seeds of the speeches (the sets and seeds are views of two large
-        arrays, not one allocation per speech), and the window signatures of all speeches as
+        The normalised texts, shingle sets and seeds of the speeches (the sets and seeds are views of a few large
+        arrays per batch, not one allocation per speech), and the window signatures of all speeches as
         :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of
         each row.
     """
@@ -369,7 +375,10 @@ def _prepare_bulk(
     lengths = np.fromiter((len(t.text) for t in texts), dtype=np.int64, count=len(texts))
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    chars = token_hashes("".join(t.text for t in texts), ShingleConfig(mode="char", seed=cfg.shingle.seed))
+    # batches: contiguous runs of speeches of about BATCH_CHARS characters (at least one speech each)
+    cut = np.searchsorted(offsets, np.arange(0, offsets[-1], BATCH_CHARS), side="right") - 1
+    batches = np.unique(np.r_[0, cut, len(texts)]).astype(np.int64)
+    char_cfg = ShingleConfig(mode="char", seed=cfg.shingle.seed)
     # rows of each speech's windows, known from its length: the threads write their rows of one matrix
     n_seeds = np.maximum(lengths - acfg.k + 1, 0)
     n_windows = np.where(n_seeds <= acfg.window, np.minimum(n_seeds, 1),
@@ -386,8 +395,10 @@ def _prepare_bulk(
         for found in parallel.fork_map(_shingle_chunk, chunks, state=(texts, cfg.shingle), jobs=threads):
             words.extend(found)
 
-    def part(lo: int, hi: int) -> tuple[np.ndarray, ...]:
-        seeds, s_off = combine_many(chars[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo], acfg.k)
+    def batch(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        chars = token_hashes("".join(t.text for t in texts[lo:hi]), char_cfg)
+        seeds, s_off = combine_many(chars, offsets[lo : hi + 1] - offsets[lo], acfg.k)
+        del chars
         if from_seeds:
             sets, u_off = sorted_unique_many(seeds, s_off)
         else:  # made by the workers above
@@ -395,17 +406,20 @@ def _prepare_bulk(
         window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg, out=matrix[rows[lo] : rows[hi]])
         return seeds, s_off, sets, u_off
 
+    def part(first: int, stop: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:  # batches first..stop-1
+        return [(int(batches[b]), batch(int(batches[b]), int(batches[b + 1]))) for b in range(first, stop)]
+
     sets_out: list[np.ndarray] = words
     seeds_out: list[np.ndarray] = []
-    for lo, (seeds, s_off, sets, u_off) in zip(_jit.cuts(len(texts), threads),
-                                               _jit.in_threads(part, len(texts), threads)):
-        for x in range(len(s_off) - 1):
-            seeds_out.append(seeds[s_off[x] : s_off[x + 1]])
-            if from_seeds:
-                shingle_set = sets[u_off[x] : u_off[x + 1]]
-                if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
-                    shingle_set = shingles(texts[lo + x].text, cfg.shingle)
-                sets_out.append(shingle_set)
+    for done in _jit.in_threads(part, len(batches) - 1, threads):
+        for lo, (seeds, s_off, sets, u_off) in done:
+            for x in range(len(s_off) - 1):
+                seeds_out.append(seeds[s_off[x] : s_off[x + 1]])
+                if from_seeds:
+                    shingle_set = sets[u_off[x] : u_off[x + 1]]
+                    if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
+                        shingle_set = shingles(texts[lo + x].text, cfg.shingle)
+                    sets_out.append(shingle_set)
     return texts, sets_out, seeds_out, (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), n_windows))
 
 
