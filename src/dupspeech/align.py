@@ -623,8 +623,11 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
     d_rare = np.empty(n, dtype=np.bool_)
     d_off = np.zeros(len(offsets), dtype=np.int64)
     nd = 0
-    value_buffer = np.empty(n, dtype=np.uint64)
-    item_buffer = np.empty(n, dtype=np.int32)
+    longest = 0
+    for s in range(len(offsets) - 1):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    value_buffer = np.empty(longest, dtype=np.uint64)  # scratch for one speech at a time
+    item_buffer = np.empty(longest, dtype=np.int32)
     for s in range(len(offsets) - 1):
         lo, hi = offsets[s], offsets[s + 1]
         # positions sorted by seed, equal seeds in position order (a stable sort, as SeedIndex.build's)

@@ -197,7 +197,10 @@ def sorted_unique_many(values, offsets):  # pragma: no cover - compiled; tested 
     m = len(offsets) - 1
     out = np.empty(len(values), values.dtype)
     out_off = np.zeros(m + 1, np.int64)
-    scratch = np.empty(len(values), np.uint64)
+    longest = 0
+    for s in range(m):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    scratch = np.empty(longest, np.uint64)  # for one run at a time
     w = 0
     for s in range(m):
         run = values[offsets[s] : offsets[s + 1]].copy()
