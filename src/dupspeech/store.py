@@ -39,7 +39,7 @@ import json
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlparse
@@ -52,7 +52,7 @@ from . import api
 from .cluster import families as _families, verify_many as _verify_many
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import ConfigError, CorpusError, require
-from .index import _band_keys, lsh_params
+from .index import lsh_params
 from .ingest import iter_corpus
 from .minhash import signature
 from .models import Cluster, Document, Dropped, FileRecord, Pair, Paragraph, Result, Span, Speech
@@ -483,20 +483,13 @@ def _shingles_of(blob: bytes | None, seeds: np.ndarray) -> np.ndarray:
     return np.unique(seeds) if blob is None else _u64(blob)
 
 
-def _window_keys(windows: np.ndarray, threshold: float) -> Iterator[tuple[int, list[bytes]]]:
-    """Per band, the distinct band keys of a speech's passage windows."""
-    b, r = lsh_params(threshold, windows.shape[1])
-    for band in range(b):
-        yield band, [k.tobytes() for k in np.unique(_band_keys(windows, band, r))]
-
-
 def _band_rows(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``(band, key)`` of some signatures (a speech's windows, or its one signature), as
-    :func:`_window_keys` gives them: bands (``int64``) and keys (``void``, the bytes the tables store), sorted
-    as SQLite orders them."""
+    """The distinct ``(band, key)`` of some signatures (a speech's passage windows, or its one signature) in
+    the LSH bands for ``threshold``: bands (``int64``) and keys (``void``: the little-endian ``uint32`` bytes
+    the tables store), by band."""
     n, num_perm = sigs.shape
     b, r = lsh_params(threshold, num_perm)
-    rows = np.empty((b, n, r + 1), dtype=">u4")  # the band first, big-endian: byte order is numeric order
+    rows = np.empty((b, n, r + 1), dtype=">u4")  # the band first, big-endian, so the distinct rows come by band
     rows[:, :, 0] = np.arange(b, dtype=np.uint32)[:, None]
     rows[:, :, 1:] = sigs[:, : b * r].reshape(n, b, r).transpose(1, 0, 2)
     flat = np.ascontiguousarray(rows.reshape(b * n, r + 1))
@@ -506,9 +499,10 @@ def _band_rows(sigs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarr
     return table[:, 0].astype(np.int64), keys
 
 
-def _speech_keys(sig: np.ndarray, threshold: float) -> list[tuple[int, bytes]]:
-    b, r = lsh_params(threshold, len(sig))
-    return [(band, sig[band * r : (band + 1) * r].astype("<u4").tobytes()) for band in range(b)]
+def _band_keys_of(sigs: np.ndarray, threshold: float) -> list[tuple[int, bytes]]:
+    """:func:`_band_rows` as ``(band, key)`` tuples, for SQL parameters."""
+    bands, keys = _band_rows(np.asarray(sigs, dtype=np.uint32), threshold)
+    return list(zip(bands.tolist(), keys.tolist()))
 
 
 def _assemble(files: list[tuple[FileRecord, str | None, str | None, str]], rows: list[tuple[str, int, list, bytes,
@@ -658,13 +652,12 @@ class _SQLiteStore:
         for uid, sig, seeds in rows:
             if sig is not None:
                 conn.executemany("DELETE FROM bands WHERE band = ? AND key = ? AND speech = ?",
-                                 [(band, key, uid) for band, key in _speech_keys(
-                                     np.frombuffer(sig, dtype="<u4"), cfg.cluster.candidate_threshold)])
+                                 [(band, key, uid) for band, key in _band_keys_of(
+                                     np.frombuffer(sig, dtype="<u4")[None, :], cfg.cluster.candidate_threshold)])
             windows = align_stage.window_signatures_of(_u64(seeds), cfg.align, seed=cfg.minhash.seed)
             if len(windows):
                 conn.executemany("DELETE FROM windows WHERE band = ? AND key = ? AND speech = ?",
-                                 [(band, key, uid) for band, keys in _window_keys(windows, cfg.align.window_threshold)
-                                  for key in keys])
+                                 [(band, key, uid) for band, key in _band_keys_of(windows, cfg.align.window_threshold)])
         conn.execute("DELETE FROM files WHERE name = ?", (name,))
 
     def put_file(self, record: FileRecord, sha: str | None, doc: Document | None, dropped: list[Dropped]) -> int:
@@ -686,15 +679,19 @@ class _SQLiteStore:
             (fid, *_speech_row(speech), len(shingle_set), _shingle_blob(shingle_set, seeds),
              seeds.astype("<u8").tobytes(), None if sig is None else sig.astype("<u4").tobytes()),
         )
-        uid = cur.lastrowid
-        for table, sigs, threshold in (("bands", None if sig is None else sig[None, :], cfg.cluster.candidate_threshold),
-                                       ("windows", windows if len(windows) else None, cfg.align.window_threshold)):
-            if sigs is not None:
-                bands, keys = _band_rows(np.asarray(sigs, dtype=np.uint32), threshold)
-                self._pending[table].append((bands, keys, uid))
-                self._held += len(bands)
+        uid = int(cur.lastrowid)  # type: ignore[arg-type]
+        if sig is not None:
+            self._hold("bands", uid, sig[None, :], cfg.cluster.candidate_threshold)
+        if len(windows):
+            self._hold("windows", uid, windows, cfg.align.window_threshold)
         if self._held >= self.FLUSH_ROWS:
             self._flush()
+
+    def _hold(self, table: str, uid: int, sigs: np.ndarray, threshold: float) -> None:
+        """Keep the band rows of a speech's signatures for :meth:`_flush`."""
+        bands, keys = _band_rows(np.asarray(sigs, dtype=np.uint32), threshold)
+        self._pending[table].append((bands, keys, uid))
+        self._held += len(bands)
 
     # reading
 
@@ -706,19 +703,18 @@ class _SQLiteStore:
 
     def lookup_speech(self, sig: np.ndarray) -> set[int]:
         out: set[int] = set()
-        for band, key in _speech_keys(sig, self.settings.cluster.candidate_threshold):
+        for band, key in _band_keys_of(sig[None, :], self.settings.cluster.candidate_threshold):
             out.update(u for (u,) in self.conn.execute(  # type: ignore[union-attr]
                 "SELECT speech FROM bands WHERE band = ? AND key = ?", (band, key)))
         return out
 
     def lookup_windows(self, windows: np.ndarray) -> list[set[int]]:
         out = []
-        for band, keys in _window_keys(windows, self.settings.align.window_threshold):
-            for key in keys:
-                members = {u for (u,) in self.conn.execute(  # type: ignore[union-attr]
-                    "SELECT speech FROM windows WHERE band = ? AND key = ?", (band, key))}
-                if members:
-                    out.append(members)
+        for band, key in _band_keys_of(windows, self.settings.align.window_threshold):
+            members = {u for (u,) in self.conn.execute(  # type: ignore[union-attr]
+                "SELECT speech FROM windows WHERE band = ? AND key = ?", (band, key))}
+            if members:
+                out.append(members)
         return out
 
     def load(self, uids: list[int] | None = None) -> _Stored:
