@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .cluster import flatten
+from .cluster import flatten, local_pairs
 from .index import code_pairs, count_codes, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, radix_sort_with, sorted_unique, sorted_unique_many, token_hashes
@@ -292,14 +292,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
     """
     if not len(seeds):
         return []
-    if distinct is not None:
-        per_unit: dict[int, list[np.ndarray]] = {}
-        for d, u in zip(distinct, units):
-            per_unit.setdefault(u, []).append(d)
-        uniq = [parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
-                for _, parts in sorted(per_unit.items())]
-        values, counts = count_codes(np.concatenate(uniq))
-    elif _jit.enabled():
+    if distinct is None and _jit.enabled():
         # the speeches' seeds in order of unit, then each unit's distinct seeds from one compiled call
         by_unit = np.argsort(np.asarray(units, dtype=np.int64), kind="stable")
         flat, offsets = flatten([np.asarray(seeds[x], dtype=np.uint64) for x in by_unit.tolist()])
@@ -309,11 +302,13 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         del flat
         values, counts = count_codes(uniq_flat)
     else:
-        per_unit = {}
-        for s, u in zip(seeds, units):
+        per_unit: dict[int, list[np.ndarray]] = {}
+        for s, u in zip(seeds if distinct is None else distinct, units):
             per_unit.setdefault(u, []).append(s)
-        uniq = [sorted_unique(np.concatenate(parts)) for _, parts in sorted(per_unit.items())]
-        values, counts = np.unique(np.concatenate(uniq), return_counts=True)
+        # a speech that is a unit of its own, with its distinct seeds given, needs no sorting
+        uniq = [parts[0] if distinct is not None and len(parts) == 1 else sorted_unique(np.concatenate(parts))
+                for _, parts in sorted(per_unit.items())]
+        values, counts = count_codes(np.concatenate(uniq))
     return stock_positions_many(values[counts >= config.boilerplate_units], seeds)
 
 
@@ -560,11 +555,9 @@ def aligned_pairs(
     """
     if not len(pa):
         return []
-    used = sorted_unique(np.concatenate([pa, pb]).astype(np.int64))
+    used, pa, pb = local_pairs(pa, pb)  # the pairs in the numbering of the speeches used
     flat, offsets = flatten([seeds[x] for x in used.tolist()])
     flags, _ = flatten([stock[x] for x in used.tolist()], dtype=np.bool_)
-    pa = np.searchsorted(used, pa).astype(np.int64)  # the pairs in the numbering of the speeches used
-    pb = np.searchsorted(used, pb).astype(np.int64)
     c = config
     order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
                                                                  threads=threads)
@@ -599,13 +592,10 @@ def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_oc
     if len(parts) == 1:
         return parts[0]
 
-    def joined(k: int) -> tuple[np.ndarray, np.ndarray]:  # flat values of field k, offsets of field k + 1
-        starts = np.cumsum([0] + [len(p[k]) for p in parts[:-1]])
-        return (np.concatenate([p[k] for p in parts]),
-                np.concatenate([[0]] + [p[k + 1][1:] + start for p, start in zip(parts, starts)]).astype(np.int64))
-
-    distinct, d_off = joined(2)
-    order, usable, d_pos, d_rare = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 4, 5))
+    # every field is local to its speech except the distinct seeds' offsets, which each part starts at 0
+    starts = np.cumsum([0] + [len(p[2]) for p in parts[:-1]])
+    d_off = np.concatenate([[0]] + [p[3][1:] + start for p, start in zip(parts, starts)]).astype(np.int64)
+    order, usable, distinct, d_pos, d_rare = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 2, 4, 5))
     return order, usable, distinct, d_off, d_pos, d_rare
 
 

@@ -21,7 +21,7 @@ from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
-from .index import code_pairs, grouped_codes
+from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
@@ -289,10 +289,9 @@ def _match(
         with _stage(timings, "align"):
             # in char mode with k-grams the shingle sets are the distinct seeds (a speech too short for a seed
             # has none), so stock language is counted from them before they go
-            same = cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k
             empty = np.zeros(0, dtype=np.uint64)
             stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=[
-                st if len(sd) else empty for st, sd in zip(sets, seeds)] if same else None)
+                st if len(sd) else empty for st, sd in zip(sets, seeds)] if sets_are_seeds(cfg) else None)
     del sets  # alignment works on the seeds
     ids = [s.id for s in speeches]
     pairs = tuple(
@@ -326,8 +325,14 @@ def _match(
 def _pair_codes(window_codes: np.ndarray, verified: list[cluster_stage.Verified],
                 extra: Iterable[tuple[int, int]], n: int) -> np.ndarray:
     """The distinct codes ``i * n + j`` of the window pairs, the verified pairs and ``extra`` pairs."""
-    more = [v.i * n + v.j for v in verified] + [i * n + j for i, j in extra]
-    return sorted_unique(np.concatenate([window_codes.astype(np.int64), np.array(more, dtype=np.int64)]))
+    return sorted_unique(np.concatenate([window_codes.astype(np.int64), pair_codes(((v.i, v.j) for v in verified), n),
+                                         pair_codes(extra, n)]))
+
+
+def sets_are_seeds(cfg: Settings) -> bool:
+    """Whether the shingle sets are the distinct alignment seeds (char mode with ``ngram == align.k``, the
+    default): the same character k-grams, hashed the same way, so they are computed once."""
+    return cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k
 
 
 def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarray, np.ndarray]]:
@@ -339,8 +344,8 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
         text = speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers)
         seed_hashes = align_stage.seeds_of(text.text, cfg.align, seed=cfg.shingle.seed)
         windows = align_stage.window_signatures_of(seed_hashes, cfg.align, seed=cfg.minhash.seed)
-        if cfg.shingle.mode == "char" and cfg.shingle.ngram == cfg.align.k and len(seed_hashes):
-            shingle_set = sorted_unique(seed_hashes)  # the same character k-grams, hashed the same way
+        if sets_are_seeds(cfg) and len(seed_hashes):
+            shingle_set = sorted_unique(seed_hashes)
         else:
             shingle_set = shingles(text.text, cfg.shingle)
         out.append((text, shingle_set, seed_hashes, windows))
@@ -388,7 +393,7 @@ def _prepare_bulk(
     matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32)
     wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
 
-    from_seeds = cfg.shingle.mode == "char" and cfg.shingle.ngram == acfg.k
+    from_seeds = sets_are_seeds(cfg)
     words: list[np.ndarray] = []
     if not from_seeds:
         chunks = parallel.chunked(range(len(texts)), 4 * threads)
@@ -485,10 +490,7 @@ def find_copies(
     n = len(speeches)
     if _jit.enabled():
         # the compiled kernel releases the GIL: threads share the seeds, where forked workers would copy them
-        if isinstance(cands, np.ndarray):
-            codes = np.sort(cands.astype(np.int64))
-        else:
-            codes = np.sort(np.fromiter((i * n + j for i, j in cands), dtype=np.int64, count=len(cands)))
+        codes = np.sort(cands.astype(np.int64) if isinstance(cands, np.ndarray) else pair_codes(cands, n))
         pa, pb = codes // n, codes % n
         copies: list[Copy] = []
         for t, passages in align_stage.aligned_pairs(seeds, stock, pa, pb, acfg, threads=jobs):
@@ -572,7 +574,7 @@ def find_pairs(
         # the pairs datasketch's MinHashLSH returns (tested against it), about 6 times faster
         lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n, threads=jobs)
     if not isinstance(extra, np.ndarray):
-        extra = np.fromiter((i * n + j for i, j in extra), dtype=np.int64, count=len(extra))
+        extra = pair_codes(extra, n)
     # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples
     codes = sorted_unique(np.concatenate([lsh, extra.astype(np.int64, copy=False)]))
     with _stage(timings, "verify"):

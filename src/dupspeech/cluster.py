@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _jit
 from .config import ClusterConfig
+from .shingle import sorted_unique
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,13 @@ def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.n
     np.cumsum([len(a) for a in arrays], out=offsets[1:])
     flat = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
     return flat, offsets
+
+
+def local_pairs(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The items the pairs ``(pa[t], pb[t])`` use, sorted, and the pairs numbered by their place among them:
+    so only those items need be gathered (see :func:`flatten`)."""
+    used = sorted_unique(np.concatenate([pa, pb]).astype(np.int64))
+    return used, np.searchsorted(used, pa).astype(np.int64), np.searchsorted(used, pb).astype(np.int64)
 
 
 def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1,
@@ -108,16 +116,14 @@ def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: list[np.ndarray], config
     pa, pb = pa[big], pb[big]
     if len(pa) == 0:
         return []
-    used = np.unique(np.concatenate([pa, pb]))
-    slot = np.full(len(sets), -1, dtype=np.int64)
-    slot[used] = np.arange(len(used))
+    used, la, lb = local_pairs(pa, pb)
     flat, offsets = flatten([sets[x] for x in used.tolist()])
     len_a, len_b = sizes[pa], sizes[pb]
     # an intersection below both of these cannot pass (one less than each bound, against rounding), so the
     # merge of a pair may stop as soon as it cannot reach them
     need = np.minimum(np.floor(config.threshold * (len_a + len_b) / (1 + config.threshold)),
                       np.floor(config.containment * np.minimum(len_a, len_b))).astype(np.int64) - 1
-    inter = overlaps(flat, offsets, slot[pa], slot[pb], threads=threads, need=np.maximum(need, 0))
+    inter = overlaps(flat, offsets, la, lb, threads=threads, need=np.maximum(need, 0))
     union = len_a + len_b - inter
     # float64 divisions of integers, as verify_pair's Python divisions: the same values bit for bit
     jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)

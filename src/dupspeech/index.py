@@ -131,6 +131,12 @@ def code_pairs(codes: np.ndarray, span: int) -> list[tuple[int, int]]:
     return list(zip((codes // span).tolist(), (codes % span).tolist()))
 
 
+def pair_codes(pairs: Iterable[tuple[int, int]], span: int) -> np.ndarray:
+    """The codes ``i * span + j`` of pairs ``(i, j)`` (``int64``, in the pairs' order): :func:`code_pairs`
+    reversed."""
+    return np.fromiter((i * span + j for i, j in pairs), dtype=np.int64)
+
+
 def grouped_codes(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None,
     min_hits: int = 1, threads: int = 1,
