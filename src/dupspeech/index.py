@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import _jit
-from .shingle import mix64, radix_sort, sort_values, sorted_unique
+from .shingle import mix64, radix_sort, sort_prefix, sort_values, sorted_unique
 
 
 class CandidateIndex:
@@ -236,11 +236,15 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     idx = np.empty(n, np.int64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
+    # the band's values, copied as they are hashed: the comparisons below then read 16 bytes a row from a small
+    # array instead of jumping about the whole matrix
+    vals = np.empty((n, r), np.uint32)
     for band in range(band_lo, band_hi):
         lo = band * r
         for row in range(n):
             h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
             for c in range(lo, lo + r):
+                vals[row, c - lo] = sigs[row, c]
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = (h & high) | np.uint64(row)
         radix_sort(keys, scratch)
@@ -265,8 +269,8 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                         if taken[row]:
                             continue
                         same = True
-                        for c in range(lo, lo + r):
-                            if sigs[row, c] != sigs[lead, c]:
+                        for c in range(r):
+                            if vals[row, c] != vals[lead, c]:
                                 same = False
                                 break
                         if same:
@@ -275,7 +279,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                             m += 1
                     if m < 2:
                         continue
-                    members[:m].sort()
+                    sort_prefix(members, m)
                     d = 1
                     for v in range(1, m):  # the distinct groups, in place
                         if members[v] != members[d - 1]:

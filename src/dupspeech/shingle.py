@@ -252,6 +252,26 @@ def _byte_offsets(src, sh, counts):  # pragma: no cover - compiled
 
 
 @_jit.njit
+def sort_prefix(values, n):  # pragma: no cover - compiled; tested against np.sort
+    """Sort ``values[:n]`` in place: by insertion for a few values (numba's ``sort`` costs about 250 ns a call
+    whatever the length, which dominated kernels that sort hundreds of thousands of tiny groups)."""
+    if n > SMALL_SORT:
+        values[:n].sort()
+        return
+    for v in range(1, n):
+        x = values[v]
+        w = v - 1
+        while w >= 0 and values[w] > x:
+            values[w + 1] = values[w]
+            w -= 1
+        values[w + 1] = x
+
+
+SMALL_SORT = 32
+"""Longest array :func:`sort_prefix` sorts by insertion."""
+
+
+@_jit.njit
 def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against np.sort
     """Sort ``uint64`` values in place (``buffer``: scratch of the same length), least significant byte first;
     a byte that is the same in every value costs one counting pass and no move."""
