@@ -159,3 +159,33 @@ def test_a_run_makes_the_garbage_collector_run_less_often_and_restores_it(monkey
         assert gc.get_threshold() == (700, 10, 500)  # restored after an error too
     finally:
         gc.set_threshold(*before)
+
+
+def test_copy_locations_looked_up_in_one_go_agree_with_the_documents():
+    """``api._locations`` (all passages at once over every page's line starts) gives what ``Document.line_of`` and
+    ``Normalized.original_range`` give one by one, on pages with LF, CRLF and lone CR line ends, a page ending with
+    a line break (its last line start is its length) and one without."""
+    import numpy as np
+
+    from dupspeech import api
+    from dupspeech.api import read_and_split, speech_text
+
+    pages = {
+        "crlf.txt": f"【篇1】在全县会议上的讲话\r\n{TEMPLATE.format(place='全县')}".replace("\n", "\r\n"),
+        "cr.txt": f"第一篇：在全市会议上的讲话\r{TEMPLATE.format(place='全市')}".replace("\n", "\r").rstrip("\r"),
+        "lf.txt": f"【篇1】在防汛会议上的讲话\n{OTHER}\n【篇2】在全区会议上的讲话\n{TEMPLATE.format(place='全区')}",
+    }
+    _, docs, speeches, _ = read_and_split(pages)
+    by_name = {d.name: d for d in docs}
+    texts = [speech_text(by_name[s.file], s) for s in speeches]
+    rng = np.random.default_rng(7)
+    who = rng.integers(0, len(speeches), 200)
+    x0 = np.array([rng.integers(0, len(texts[w]) - 1) for w in who])
+    x1 = np.array([rng.integers(a + 1, len(texts[w]) + 1) for a, w in zip(x0, who)])
+    got = api._locations(speeches, texts, by_name, who, x0, x1)
+    for loc, w, a, b in zip(got, who.tolist(), x0.tolist(), x1.tolist()):
+        doc = by_name[speeches[w].file]
+        start, end = texts[w].original_range(a, b)
+        assert (loc.speech, loc.start_line, loc.end_line, loc.start_char, loc.end_char) == (
+            speeches[w].id, doc.line_of(start), doc.line_of(end - 1), start, end)
+    assert {speeches[w].file for w in who.tolist()} == set(pages) and len({loc.start_line for loc in got}) > 5

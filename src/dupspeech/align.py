@@ -539,7 +539,11 @@ def align_pairs(
     return found
 
 
-def aligned_pairs(
+PassageArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Passages as arrays, one row each: ``(pair, a0, a1, b0, b1, similarity, stock)``, ``stock`` a bool."""
+
+
+def aligned_arrays(
     seeds: Sequence[np.ndarray],
     stock: Sequence[np.ndarray],
     pa: np.ndarray,
@@ -547,14 +551,15 @@ def aligned_pairs(
     config: AlignConfig,
     *,
     threads: int = 1,
-) -> list[tuple[int, list[Passage]]]:
+) -> PassageArrays:
     """:func:`align_pairs` of the pairs ``(pa[t], pb[t])`` given as arrays (millions of candidates at scale), by
-    the compiled kernel only: ``(t, passages)`` for the pairs that have passages, in order of ``t``.
+    the compiled kernel only, as arrays (:data:`PassageArrays`): the passages of pair ``t`` are the rows with
+    ``pair == t``, which come together, pairs in order of ``t``; pairs without passages have no row.
 
     Pairs sorted by their first speech are fastest (each part of the threads then keeps its runs of pairs).
     """
     if not len(pa):
-        return []
+        return _no_passages()
     used, pa, pb = local_pairs(pa, pb)  # the pairs in the numbering of the speeches used
     flat, offsets = flatten([seeds[x] for x in used.tolist()])
     flags, _ = flatten([stock[x] for x in used.tolist()], dtype=np.bool_)
@@ -568,16 +573,35 @@ def aligned_pairs(
             c.indel, c.min_chars, float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
         )
 
+    parts = _jit.in_threads(part, len(pa), threads)
+    for lo, found in zip(_jit.cuts(len(pa), threads), parts):
+        found[0][:] += lo  # each part numbers its pairs from 0
+    return tuple(np.concatenate([found[k] for found in parts]) for k in range(7))  # type: ignore[return-value]
+
+
+def _no_passages() -> PassageArrays:
+    ints = np.zeros(0, np.int64)
+    return ints, ints, ints, ints, ints, np.zeros(0, np.float64), np.zeros(0, np.bool_)
+
+
+def aligned_pairs(
+    seeds: Sequence[np.ndarray],
+    stock: Sequence[np.ndarray],
+    pa: np.ndarray,
+    pb: np.ndarray,
+    config: AlignConfig,
+    *,
+    threads: int = 1,
+) -> list[tuple[int, list[Passage]]]:
+    """:func:`aligned_arrays` as ``(t, passages)`` for the pairs that have passages, in order of ``t``."""
     out: list[tuple[int, list[Passage]]] = []
-    for lo, (which, a0, a1, b0, b1, sim, is_stock) in zip(_jit.cuts(len(pa), threads),
-                                                            _jit.in_threads(part, len(pa), threads)):
-        last = -1
-        for t, x0, x1, y0, y1, s, st in zip((which + lo).tolist(), a0.tolist(), a1.tolist(), b0.tolist(),
-                                            b1.tolist(), sim.tolist(), is_stock.tolist()):
-            if t != last:  # a pair's passages come together
-                out.append((t, []))
-                last = t
-            out[-1][1].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
+    last = -1
+    for t, x0, x1, y0, y1, s, st in zip(*(a.tolist() for a in aligned_arrays(seeds, stock, pa, pb, config,
+                                                                               threads=threads))):
+        if t != last:  # a pair's passages come together
+            out.append((t, []))
+            last = t
+        out[-1][1].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
     return out
 
 

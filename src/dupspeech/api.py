@@ -491,63 +491,105 @@ def find_copies(
     if _jit.enabled():
         # the compiled kernel releases the GIL: threads share the seeds, where forked workers would copy them
         codes = np.sort(cands.astype(np.int64) if isinstance(cands, np.ndarray) else pair_codes(cands, n))
-        pa, pb = codes // n, codes % n
-        copies: list[Copy] = []
-        for t, passages in align_stage.aligned_pairs(seeds, stock, pa, pb, acfg, threads=jobs):
-            copies.extend(_copies_of(state, int(pa[t]), int(pb[t]), passages))
+        found = [_passages(seeds, stock, codes // n, codes % n, acfg, threads=jobs)]
         if progress:
             progress("align", len(codes), len(codes))
-        return tuple(copies)
-    ordered = sorted(code_pairs(cands, n)) if isinstance(cands, np.ndarray) else sorted(cands)
-    chunks = parallel.chunked(ordered, 8 * jobs) if jobs > 1 else [ordered]
-    copies = []
-    for done, part in enumerate(parallel.fork_map(_align_chunk, chunks, state=state, jobs=jobs)):
-        copies.extend(part)
-        if progress:
-            progress("align", min(len(ordered), (done + 1) * len(chunks[0])), len(ordered))
-    return tuple(copies)
+    else:
+        ordered = sorted(code_pairs(cands, n)) if isinstance(cands, np.ndarray) else sorted(cands)
+        chunks = parallel.chunked(ordered, 8 * jobs) if jobs > 1 else [ordered]
+        found = []
+        for done, part in enumerate(parallel.fork_map(_align_chunk, chunks, state=(seeds, stock, acfg), jobs=jobs)):
+            found.append(part)
+            if progress:
+                progress("align", min(len(ordered), (done + 1) * len(chunks[0])), len(ordered))
+    return tuple(_copies(state, *(np.concatenate(column) for column in zip(*found)))) if found else ()
 
 
-def _align_chunk(state, pairs) -> list[Copy]:
-    """Copies for some candidate pairs (see :func:`find_copies`)."""
-    seeds, stock, acfg = state[2], state[3], state[7]
-    copies: list[Copy] = []
-    for (i, j), passages in zip(pairs, align_stage.align_pairs(seeds, stock, pairs, acfg)):
-        copies.extend(_copies_of(state, i, j, passages))
-    return copies
+def _align_chunk(state, pairs: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
+    """:func:`_passages` of some candidate pairs (see :func:`find_copies`)."""
+    seeds, stock, acfg = state
+    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+    return _passages(seeds, stock, pa, pb, acfg)
 
 
-def _copies_of(state, i: int, j: int, passages: list[align_stage.Passage]) -> list[Copy]:
-    """The copies of the passages aligned between speeches ``i`` and ``j`` (none if all are boilerplate)."""
+def _passages(seeds: list[np.ndarray], stock: list[np.ndarray], pa: np.ndarray, pb: np.ndarray, acfg: AlignConfig,
+              *, threads: int = 1) -> tuple[np.ndarray, ...]:
+    """The passages aligned between the speeches of each pair ``(pa[t], pb[t])``, as :func:`_copies` takes them:
+    one row per passage, the passages of a pair together, pairs in order of ``t``."""
+    if _jit.enabled():
+        t, *rows = align_stage.aligned_arrays(seeds, stock, pa, pb, acfg, threads=threads)
+        return (pa[t], pb[t], *rows)
+    pairs = list(zip(pa.tolist(), pb.tolist()))
+    rows = [(i, j, p.a0, p.a1, p.b0, p.b1, p.similarity, p.stock >= 0.5)
+            for (i, j), passages in zip(pairs, align_stage.align_pairs(seeds, stock, pairs, acfg)) for p in passages]
+    types = (np.int64,) * 6 + (np.float64, np.bool_)
+    return tuple(np.array(column, dtype=dtype) for column, dtype in zip(zip(*rows) if rows else [()] * 8, types))
+
+
+def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray,
+            similarity: np.ndarray, is_stock: np.ndarray) -> list[Copy]:
+    """The copies of aligned passages, one row each: between speeches ``pi`` and ``pj``, at normalised offsets
+    ``[a0, a1)`` of ``pi`` and ``[b0, b1)`` of ``pj``; the passages of a pair come together.
+
+    A pair whose passages are all boilerplate (stock language, short) gives no copy: the two speeches share only
+    stock language. Offsets and line numbers are looked up for all passages at once.
+    """
     speeches, texts, seeds, stock, by_name, dates, ranks, acfg = state
-    boiler = [p.stock >= 0.5 and min(p.a1 - p.a0, p.b1 - p.b0) <= acfg.boilerplate_chars for p in passages]
-    if all(boiler):
-        return []  # no passage, or two speeches that share only stock language: nothing was copied
-    a, b = speeches[i], speeches[j]
-    rank_a = ranks.get(a.id, ranks.get(a.file))
-    rank_b = ranks.get(b.id, ranks.get(b.file))
-    decided = align_stage.direction(a.id, b.id, dates[i], dates[j], rank_a, rank_b)
-    a_first = True if decided is None else decided[0]
+    if not len(pi):
+        return []
+    boiler = is_stock & (np.minimum(a1 - a0, b1 - b0) <= acfg.boilerplate_chars)
+    firsts = np.flatnonzero(np.r_[True, (pi[1:] != pi[:-1]) | (pj[1:] != pj[:-1])])
+    only_boiler = np.logical_and.reduceat(boiler, firsts)
+    keep = ~np.repeat(only_boiler, np.diff(np.r_[firsts, len(pi)]))
+    pi, pj, boiler, similarity = pi[keep], pj[keep], boiler[keep], similarity[keep]
+    where_a = _locations(speeches, texts, by_name, pi, a0[keep], a1[keep])
+    where_b = _locations(speeches, texts, by_name, pj, b0[keep], b1[keep])
     copies: list[Copy] = []
-    for p, is_boiler in zip(passages, boiler):
-        loc_a = _location(a, by_name[a.file], texts[i], p.a0, p.a1)
-        loc_b = _location(b, by_name[b.file], texts[j], p.b0, p.b1)
-        copies.append(
-            Copy(
-                source=loc_a if a_first else loc_b,
-                target=loc_b if a_first else loc_a,
-                similarity=p.similarity,
-                direction="undetermined" if decided is None else "source_earlier",
-                evidence="" if decided is None else decided[1],
-                boilerplate=is_boiler,
-            )
-        )
+    last = None
+    for i, j, loc_a, loc_b, sim, is_boiler in zip(pi.tolist(), pj.tolist(), where_a, where_b, similarity.tolist(),
+                                                   boiler.tolist()):
+        if (i, j) != last:
+            last = (i, j)
+            a, b = speeches[i], speeches[j]
+            decided = align_stage.direction(a.id, b.id, dates[i], dates[j], ranks.get(a.id, ranks.get(a.file)),
+                                            ranks.get(b.id, ranks.get(b.file)))
+            a_first = True if decided is None else decided[0]
+            how = "undetermined" if decided is None else "source_earlier"
+            evidence = "" if decided is None else decided[1]
+        copies.append(Copy(loc_a if a_first else loc_b, loc_b if a_first else loc_a, sim, how,  # type: ignore[arg-type]
+                           evidence, is_boiler))
     return copies
 
 
-def _location(speech: Speech, doc: Document, norm: Normalized, i: int, j: int) -> Location:
-    start, end = norm.original_range(i, j)
-    return Location(speech.id, doc.line_of(start), doc.line_of(end - 1), start, end)
+def _locations(speeches: list[Speech], texts: list[Normalized], by_name: dict[str, Document], who: np.ndarray,
+               x0: np.ndarray, x1: np.ndarray) -> list[Location]:
+    """The :class:`Location` of normalised ``[x0[t], x1[t])`` of speech ``who[t]``, for every ``t``: original
+    offsets from the speeches' offset maps, and line numbers from their pages' line starts, each in one go."""
+    used, local = np.unique(who, return_inverse=True)
+    maps = [texts[k] for k in used.tolist()]
+    base = np.zeros(len(maps) + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in maps], out=base[1:])
+    starts = np.concatenate([m.starts for m in maps]).astype(np.int64)[base[local] + x0]
+    ends = np.concatenate([m.ends for m in maps]).astype(np.int64)[base[local] + x1 - 1]
+    # every page's line starts in one array, each page's shifted by the lengths of the pages before it (an offset
+    # is below its page's length, so below every later page's line starts)
+    names = sorted({speeches[k].file for k in used.tolist()})
+    page = {name: p for p, name in enumerate(names)}
+    docs = [by_name[name] for name in names]
+    shift = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d.text) for d in docs], out=shift[1:])
+    counts = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(d.line_starts) for d in docs], out=counts[1:])
+    line_starts = np.concatenate([np.asarray(d.line_starts, dtype=np.int64) + shift[p] for p, d in enumerate(docs)])
+    p_of = np.array([page[speeches[k].file] for k in used.tolist()], dtype=np.int64)[local]
+
+    def line_of(offsets: np.ndarray) -> np.ndarray:  # Document.line_of
+        return np.searchsorted(line_starts, offsets + shift[p_of], side="right") - counts[p_of]
+
+    ids = [speeches[k].id for k in used.tolist()]
+    return [Location(ids[u], l0, l1, s, e) for u, l0, l1, s, e in zip(
+        local.tolist(), line_of(starts).tolist(), line_of(ends - 1).tolist(), starts.tolist(), ends.tolist())]
 
 
 def find_pairs(

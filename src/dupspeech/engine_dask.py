@@ -519,7 +519,7 @@ def _align(side_a: tuple, side_b: tuple, off_a: int, off_b: int, same: bool, pai
     state = (speeches, texts, seeds, stock, docs, dates, ranks, cfg.align)
     # one call for the whole block (each speech's seeds are indexed once); a copy names its two speeches, and
     # the copies of one pair come out together and in order, so they are put back in global pair order later
-    copies = api._align_chunk(state, [(slot[i], slot[j]) for i, j in pairs])
+    copies = api._copies(state, *api._align_chunk((seeds, stock, cfg.align), [(slot[i], slot[j]) for i, j in pairs]))
     gid = {speech.id: used[n] for n, speech in speeches.made().items()}  # a copy names speeches it has read
     out = []
     for c in copies:
