@@ -349,3 +349,44 @@ def test_sorting_seeds_in_threads_gives_what_one_call_gives(raw, threads):
     whole = sort_within(flat, offsets, flags, 2)
     parts = sort_within(flat, offsets, flags, 2, threads=threads)
     assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(whole, parts))
+
+
+def test_window_min_hits_from_the_command_line(tmp_path):
+    """``--window-min-hits`` on ``cluster`` (a corpus or an index, for that run only) and ``dedup``: a borrowed
+    paragraph of about 52 characters meets its source in a few window buckets, so asking for 1000 meetings loses
+    it; 0 is a usage error naming the option."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dupspeech.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(speech("在2020年1月全县安全生产会议上的讲话", P1, P2, P3, P4), encoding="utf-8")
+    (corpus / "b.txt").write_text(speech("在2024年全市经济工作会议上的讲话", OTHER, P2, OTHER.replace("全市", "全区"), P4),
+                                  encoding="utf-8")
+
+    def run(*args):
+        res = CliRunner().invoke(main, [str(a) for a in args])
+        return res.exit_code, res.output
+
+    def borrowed(*args) -> int:
+        code, out = run("cluster", *args, "--json")
+        assert code == 0, out
+        return sum(not c["boilerplate"] for c in json.loads(out)["copies"])
+
+    assert borrowed(corpus) == borrowed(corpus, "--window-min-hits", 1) == 2
+    assert borrowed(corpus, "--window-min-hits", 1000) == 0
+    db = tmp_path / "speeches.db"
+    assert run("index", "add", corpus, "--index", db)[0] == 0
+    assert borrowed("--index", db, "--window-min-hits", 1000) == 0
+    assert borrowed("--index", db) == 2  # the index keeps its own setting
+    code, out = run("cluster", corpus, "--window-min-hits", 0)
+    assert code == 2 and "window_min_hits" in out
+    code, out = run("dedup", corpus, "--out", tmp_path / "clean", "--drop-copied", "--window-min-hits", 1000, "--json")
+    assert code == 0, out
+    assert not [r for r in json.loads(out)["removals"] if r["what"] == "paragraph"]
+    code, out = run("dedup", corpus, "--out", tmp_path / "clean2", "--drop-copied", "--json")
+    assert code == 0, out
+    assert [r for r in json.loads(out)["removals"] if r["what"] == "paragraph"]

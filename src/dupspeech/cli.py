@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +25,7 @@ from rich.text import Text
 from . import api
 from . import html as html_report
 from . import tables
+from .config import AlignConfig
 from .errors import ConfigError, CorpusError, DupspeechError
 from .models import Result
 
@@ -103,6 +105,21 @@ def _tuning_options(fn):
     return fn
 
 
+def _window_option(fn):
+    return click.option("--window-min-hits", type=int, default=1, show_default=True, metavar="N",
+                        help="Buckets the passage windows of two speeches must share to be compared for copied "
+                             "passages; 2 is faster on a large corpus but misses most copied passages shorter than "
+                             "about 70 characters (docs/defaults.md).")(fn)
+
+
+def _align_option(ctx: click.Context) -> dict:
+    """``align=`` for the library when ``--window-min-hits`` was typed (an index keeps its own settings
+    otherwise); an invalid value is the library's ConfigError, a usage error."""
+    if ctx.get_parameter_source("window_min_hits") in (ParameterSource.DEFAULT, None):
+        return {}
+    return {"align": _run(AlignConfig, window_min_hits=ctx.params["window_min_hits"])}
+
+
 def _jobs_option(fn):
     return click.option("-j", "--jobs", type=int, default=1, show_default=True,
                         help="Cores to use: threads or worker processes (0 = one per core); the output does not depend "
@@ -135,8 +152,6 @@ _TUNING = ("threshold", "containment", "shingle", "ngram", "tokenizer", "num_per
 
 def _given(ctx: click.Context, names: tuple[str, ...] = _TUNING) -> dict:
     """The options the user typed (not their defaults): an index keeps its own settings otherwise."""
-    from click.core import ParameterSource
-
     return {n: ctx.params[n] for n in names
             if n in ctx.params and ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)}
 
@@ -151,7 +166,7 @@ def _cluster_runner(ctx: click.Context, corpus, index_location, engine, schedule
     if index_location is not None:
         if engine == "dask":
             raise _UsageError("--engine dask runs on a corpus; an index is clustered locally (drop --engine)")
-        given = _given(ctx)
+        given = {**_given(ctx), **_align_option(ctx)}
 
         def from_index(location, *, progress, provenance, jobs, **_):
             from .store import Index
@@ -196,12 +211,14 @@ def main() -> None:
 @_tuning_options
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
+@_window_option
 @_jobs_option
 @_scale_options
 @_progress_option
 @click.pass_context
 def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, tokenizer, num_perm,
-                seed, provenance, jobs, index_location, engine, scheduler, workers, spill_dir, progress) -> None:
+                seed, provenance, window_min_hits, jobs, index_location, engine, scheduler, workers, spill_dir,
+                progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.
@@ -221,6 +238,7 @@ def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, sh
             num_perm=num_perm,
             seed=seed,
             jobs=jobs,
+            **_align_option(ctx),
         )
     written = _write_out(result, out_dir) if out_dir else []
     if as_json:
@@ -378,10 +396,12 @@ def render_comparison(result: Result, console: Console, *, limit: int | None = 1
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
 @_tuning_options
+@_window_option
 @_jobs_option
 @_progress_option
-def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
-              tokenizer, num_perm, seed, jobs, progress) -> None:
+@click.pass_context
+def dedup_cmd(ctx, corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
+              tokenizer, num_perm, seed, window_min_hits, jobs, progress) -> None:
     """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
 
     CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),
@@ -391,7 +411,8 @@ def dedup_cmd(corpus, out_dir, keep, drop_copied, force, as_json, quiet, thresho
     _run(dedup_stage.check_out_dir, out_dir, root, force=force)  # fail before the long part
     with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(api.cluster, corpus, progress=update, threshold=threshold, containment=containment,
-                      shingle=shingle, ngram=ngram, tokenizer=tokenizer, num_perm=num_perm, seed=seed, jobs=jobs)
+                      shingle=shingle, ngram=ngram, tokenizer=tokenizer, num_perm=num_perm, seed=seed, jobs=jobs,
+                      **_align_option(ctx))
     manifest = _run(dedup_stage.dedup, result, out_dir, keep=keep, drop_copied=drop_copied, force=force)
     if as_json:
         click.echo(manifest.to_json(), nl=False)
