@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dupspeech import _jit
 from dupspeech.cluster import Verified, families, overlap, verify_many, verify_pair
 from dupspeech.config import ClusterConfig
 
@@ -141,3 +142,32 @@ def test_verdicts_at_the_thresholds_are_exact(jit, len_a, len_b, share, threshol
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", jit)
         assert verify_many(pairs, sets, cfg) == expected
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 14), st.sampled_from([64, 40, 12]), st.integers(0, 2**32 - 1))
+def test_the_bucket_bound_never_hides_an_intersection_that_reaches_need(bits, value_bits, seed):
+    """``overlaps`` with ``need``: a pair whose bucket bound is below need[t] gets the bound, else the merge; either
+    way the value is exact when the intersection reaches need[t] and below need[t] otherwise. Values spread over
+    all 64 bits, or only the low 40 or 12 (few buckets used, loose bounds), any number of buckets."""
+    from dupspeech.cluster import bucket_counts, flatten, overlaps
+
+    rng = np.random.default_rng(seed)
+    pool = np.unique(rng.integers(0, 2**value_bits, 3000, dtype=np.uint64))
+    sets = [np.sort(rng.choice(pool, rng.integers(1, 600), replace=False)) for _ in range(12)]
+    sets += [np.sort(np.concatenate([sets[0][: len(sets[0]) // 2], sets[1]])) if len(sets[1]) else sets[1]]
+    sets = [np.unique(s) for s in sets]
+    flat, offsets = flatten(sets)
+    counts = bucket_counts(flat, offsets, bits)
+    assert np.array_equal(counts, np.array([np.bincount((s >> np.uint64(64 - bits)).astype(np.int64),
+                                                        minlength=1 << bits) for s in sets]))
+    pa, pb = np.array([(i, j) for i in range(len(sets)) for j in range(len(sets))]).T
+    exact = np.array([len(np.intersect1d(sets[i], sets[j])) for i, j in zip(pa, pb)])
+    need = np.clip(exact + rng.integers(-3, 4, len(exact)), 0, None)  # right around each true size
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "1")
+        got = overlaps(flat, offsets, pa, pb, need=need, bucket_bits=bits)
+        assert np.array_equal(overlaps(flat, offsets, pa, pb), exact)
+    reach = exact >= need
+    assert np.array_equal(got[reach], exact[reach]) and (got[~reach] < need[~reach]).all()

@@ -56,19 +56,29 @@ def local_pairs(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1,
-             need: np.ndarray | None = None) -> np.ndarray:
+             need: np.ndarray | None = None, bucket_bits: int | None = None) -> np.ndarray:
     """:func:`overlap` of the sets ``pa[t]`` and ``pb[t]`` of a flattened collection (see :func:`flatten`), for
     every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`), cut into ``threads`` parts that
     run at once (the kernel releases the GIL).
 
-    With ``need``, the compiled loop may stop a pair as soon as its intersection cannot reach ``need[t]``: it then
-    gives some number below ``need[t]``, not the exact size (exact whenever the size is ``need[t]`` or more).
+    With ``need``, the compiled loop may give, for a pair whose intersection cannot reach ``need[t]``, some number
+    below ``need[t]`` instead of the exact size (exact whenever the size is ``need[t]`` or more). It knows so
+    without a merge when a bound says so: the values (uniform hashes) are counted in ``2 ** bucket_bits`` buckets
+    by their high bits, and no intersection is larger than the sum over buckets of the smaller count
+    (:func:`bucket_counts`; by default about as many buckets as the typical set has values). Otherwise the merge
+    of the two sorted sets stops as soon as the rest cannot make up ``need[t]``.
     """
     if _jit.enabled():
         pa, pb = np.asarray(pa, np.int64), np.asarray(pb, np.int64)
         bound = np.zeros(len(pa), np.int64) if need is None else np.asarray(need, np.int64)
-        parts = _jit.in_threads(lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi], bound[lo:hi]),
-                                len(pa), threads)
+        counts = np.zeros((0, 0), np.uint16)
+        if need is not None and len(pa):
+            if bucket_bits is None:
+                typical = int(np.median(np.diff(offsets))) if len(offsets) > 1 else 0
+                bucket_bits = min(max(typical.bit_length(), 4), 14)
+            counts = bucket_counts(flat, offsets, bucket_bits)
+        parts = _jit.in_threads(
+            lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi], bound[lo:hi], counts), len(pa), threads)
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return np.fromiter(
         (overlap(flat[offsets[a] : offsets[a + 1]], flat[offsets[b] : offsets[b + 1]]) for a, b in zip(pa, pb)),
@@ -76,10 +86,39 @@ def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarr
     )
 
 
+def bucket_counts(flat: np.ndarray, offsets: np.ndarray, bits: int) -> np.ndarray:
+    """For each set of a flattened collection of ``uint64`` sets, how many of its values fall in each of
+    ``2 ** bits`` buckets by their ``bits`` high bits: one row per set (``uint16``, or ``uint32`` when a set is
+    too large for it)."""
+    sizes = np.diff(offsets)
+    dtype = np.uint16 if not len(sizes) or sizes.max() < 2**16 else np.uint32
+    out = np.zeros((len(sizes), 1 << bits), dtype=dtype)
+    _bucket_counts_kernel(flat, offsets, np.uint64(64 - bits), out)
+    return out
+
+
 @_jit.njit
-def _overlaps_kernel(flat, offsets, pa, pb, need):  # pragma: no cover - compiled; tested against overlap()
+def _bucket_counts_kernel(flat, offsets, shift, out):  # pragma: no cover - compiled; tested through overlaps
+    for s in range(len(offsets) - 1):
+        for q in range(offsets[s], offsets[s + 1]):
+            out[s, flat[q] >> shift] += 1
+
+
+@_jit.njit
+def _overlaps_kernel(flat, offsets, pa, pb, need, counts):  # pragma: no cover - compiled; tested against overlap()
     out = np.empty(len(pa), np.int64)
+    buckets = counts.shape[1]
     for t in range(len(pa)):
+        if need[t] > 0 and buckets:
+            # the bucket bound: each bucket holds at most the smaller count of common values
+            ca = counts[pa[t]]
+            cb = counts[pb[t]]
+            most = 0
+            for k in range(buckets):
+                most += min(ca[k], cb[k])
+            if most < need[t]:
+                out[t] = most
+                continue
         a0, a1, b0, b1 = offsets[pa[t]], offsets[pa[t] + 1], offsets[pb[t]], offsets[pb[t] + 1]
         common = 0
         # blocks of merge steps without branches; between blocks, stop once the rest cannot make up need[t]
