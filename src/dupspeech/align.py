@@ -567,9 +567,11 @@ def aligned_arrays(
     order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
                                                                  threads=threads)
     need = max(1, (c.min_chars - c.k + 1) // 2)
+    key = (distinct >> np.uint64(48)).astype(np.uint16)  # for the kernel's filter before the merge
+
     def part(lo: int, hi: int):
         return _align_kernel(
-            flat, offsets, order, usable, distinct, d_off, d_pos, d_rare, flags, pa[lo:hi], pb[lo:hi], c.k, c.gap,
+            flat, offsets, order, usable, distinct, key, d_off, d_pos, d_rare, flags, pa[lo:hi], pb[lo:hi], c.k, c.gap,
             c.indel, c.min_chars, float(c.min_similarity), c.max_occurrences, c.boilerplate_chars, need,
         )
 
@@ -678,7 +680,7 @@ def _grow(arr, size):  # pragma: no cover - compiled
 
 
 @_jit.njit
-def _align_kernel(flat, offsets, order, usable, distinct, d_off, d_pos, d_rare, flags, pa, pb, k, gap, indel,
+def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_rare, flags, pa, pb, k, gap, indel,
                   min_chars, min_sim, max_occ, boiler_chars, need):  # pragma: no cover - compiled; tested against align() pair by pair
     """Passages of every pair ``(pa[t], pb[t])``: ``(pair, a0, a1, b0, b1, similarity, stock)`` as arrays."""
     cap = 1024
@@ -692,8 +694,30 @@ def _align_kernel(flat, offsets, order, usable, distinct, d_off, d_pos, d_rare, 
     n_out = 0
     m_x = np.empty(1024, np.int64)
     m_y = np.empty(1024, np.int64)
+    # a filter before the merge: the first speech's distinct seeds, by the 16 high bits of their hashes (``key``),
+    # are marked in a map of 65,536 two-bit entries (present; present and not stock language), set once per run of
+    # pairs with that first speech. The second speech's seeds found there are at least as many as the seeds the
+    # two share (and likewise for those not stock language), so a pair the counts show cannot pass the checks
+    # after the merge is skipped unmerged: most window candidates, which share only stock language
+    marks = np.zeros(2048, np.uint64)
+    cur = -1
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
+        if sa != cur:
+            cur = sa
+            marks[:] = 0
+            for q in range(d_off[sa], d_off[sa + 1]):
+                h = np.int64(key[q])
+                marks[h >> 5] |= np.uint64(1 + 2 * d_rare[q]) << np.uint64(2 * (h & 31))
+        hits = 0
+        rare_hits = 0
+        for q in range(d_off[sb], d_off[sb + 1]):
+            h = np.int64(key[q])
+            v = np.int64((marks[h >> 5] >> np.uint64(2 * (h & 31))) & np.uint64(3))
+            hits += v & 1
+            rare_hits += (v >> 1) & np.int64(d_rare[q])
+        if hits < need or (hits < boiler_chars - k + 1 and rare_hits < need):
+            continue  # the checks after the merge would skip it too
         la, lb = offsets[sa], offsets[sb]
         na, nb = offsets[sa + 1] - la, offsets[sb + 1] - lb
         if na == 0 or nb == 0:
