@@ -390,3 +390,31 @@ def test_window_min_hits_from_the_command_line(tmp_path):
     code, out = run("dedup", corpus, "--out", tmp_path / "clean2", "--drop-copied", "--json")
     assert code == 0, out
     assert [r for r in json.loads(out)["removals"] if r["what"] == "paragraph"]
+
+
+@needs_numba
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2**32 - 1)), max_size=120), min_size=1, max_size=6),
+       st.integers(1, 3), st.integers(1, 3))
+def test_sort_within_orders_each_speech_as_a_stable_sort(raw, max_occ, threads):
+    """Positions sorted by seed, equal seeds in position order: the kernel sorts by the seeds' high halves and
+    then by whole seeds within runs of equal high halves, so seeds here share their high halves often (a few
+    values) and repeat (a few low halves too)."""
+    from dupspeech.align import sort_within
+    from dupspeech.cluster import flatten
+
+    seeds = [np.array([(hi << 32) | (lo % 7 if lo % 2 else lo) for hi, lo in x], dtype=np.uint64) for x in raw]
+    flags = [np.array([lo % 3 == 0 for _, lo in x], dtype=bool) for x in raw]
+    flat, offsets = flatten(seeds)
+    flat_flags, _ = flatten(flags, dtype=np.bool_)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "1")
+        order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flat_flags, max_occ, threads=threads)
+    for s, (x, f) in enumerate(zip(seeds, flags)):
+        o = order[offsets[s] : offsets[s + 1]]
+        assert np.array_equal(o, np.argsort(x, kind="stable"))
+        values, first, counts = np.unique(x, return_index=True, return_counts=True)
+        assert np.array_equal(distinct[d_off[s] : d_off[s + 1]], values)
+        assert np.array_equal(d_pos[d_off[s] : d_off[s + 1]], np.searchsorted(x[o], values))
+        assert np.array_equal(d_rare[d_off[s] : d_off[s + 1]], [bool((~f[x == v]).any()) for v in values])
+        assert np.array_equal(usable[offsets[s] : offsets[s + 1]], counts[np.searchsorted(values, x)] <= max_occ)
