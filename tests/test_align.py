@@ -418,3 +418,36 @@ def test_sort_within_orders_each_speech_as_a_stable_sort(raw, max_occ, threads):
         assert np.array_equal(d_pos[d_off[s] : d_off[s + 1]], np.searchsorted(x[o], values))
         assert np.array_equal(d_rare[d_off[s] : d_off[s + 1]], [bool((~f[x == v]).any()) for v in values])
         assert np.array_equal(usable[offsets[s] : offsets[s + 1]], counts[np.searchsorted(values, x)] <= max_occ)
+
+
+def test_ragged_is_a_sequence_of_views():
+    from dupspeech.cluster import Ragged
+
+    parts = [np.array([3, 1], dtype=np.uint64), np.zeros(0, dtype=np.uint64), np.array([7], dtype=np.uint64)]
+    r = Ragged.of(parts)
+    assert len(r) == 3 and [x.tolist() for x in r] == [[3, 1], [], [7]] and r[-1].tolist() == [7]
+    assert r[np.int64(0)].base is r.values  # a view, not a copy
+    with pytest.raises(IndexError):
+        r[3]
+    with pytest.raises(TypeError):
+        r[0:2]
+    assert list(Ragged.of([])) == []
+
+
+@needs_numba
+def test_alignment_of_seeds_end_to_end_equals_alignment_of_a_list():
+    """``aligned_arrays`` takes a run's seeds and stock flags as :class:`Ragged` without copying them (global
+    numbering, every speech sorted) and gives what it gives for the same arrays as lists (only the pairs' speeches
+    gathered)."""
+    from dupspeech.align import aligned_arrays
+    from dupspeech.cluster import Ragged
+
+    seeds = edited_copies(11, 300, 5)
+    rng = np.random.default_rng(2)
+    stock = [np.repeat(rng.random(len(s) // 25 + 1) < 0.3, 25)[: len(s)] for s in seeds]
+    pa, pb = np.array([0, 0, 1, 3, 4, 2]), np.array([1, 3, 2, 4, 0, 2])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "1")
+        as_lists = aligned_arrays(seeds, stock, pa, pb, CFG)
+        end_to_end = aligned_arrays(Ragged.of(seeds), Ragged.of(stock, np.bool_), pa, pb, CFG, threads=2)
+    assert len(as_lists[0]) > 3 and all(np.array_equal(x, y) for x, y in zip(as_lists, end_to_end))

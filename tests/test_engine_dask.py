@@ -118,7 +118,7 @@ def test_spill_dir_identical_and_only_handles_stay_on_the_workers(scheduler, gen
     # what a partition derives is in files and the workers keep nothing of it (at most a handle), while
     # without a spill folder they keep every partition's texts, shingle sets and seeds
     assert {f"{kind}-{k}.pkl" for kind in ("core", "seeds") for k in range(5)} <= set(files) and not no_files
-    assert held_on_disk <= {"_Spilled"} and {"_Core", "_Ragged"} <= held_in_memory
+    assert held_on_disk <= {"_Spilled"} and {"_Core", "Ragged"} <= held_in_memory
     assert spill.is_dir() and list(spill.iterdir()) == []  # the run's subfolder is gone, the folder stays
 
 

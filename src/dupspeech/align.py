@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .cluster import flatten, local_pairs
+from .cluster import Ragged, flatten, local_pairs
 from .index import code_pairs, count_codes, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, radix_sort_with, sorted_unique, sorted_unique_many, token_hashes
@@ -317,6 +317,8 @@ def stock_positions_many(common: np.ndarray, seeds: Sequence[np.ndarray]) -> lis
     compiled kernel when numba is enabled (:mod:`dupspeech._jit`)."""
     if _jit.enabled() and len(common):
         table, mask = _hash_set(common)
+        if isinstance(seeds, Ragged):  # one call over all the seeds, the flags as views of one array
+            return Ragged(_members(table, mask, seeds.values), seeds.bounds)
         return [_members(table, mask, np.asarray(s, dtype=np.uint64)) for s in seeds]
     return [stock_positions(common, s) for s in seeds]
 
@@ -560,9 +562,12 @@ def aligned_arrays(
     """
     if not len(pa):
         return _no_passages()
-    used, pa, pb = local_pairs(pa, pb)  # the pairs in the numbering of the speeches used
-    flat, offsets = flatten([seeds[x] for x in used.tolist()])
-    flags, _ = flatten([stock[x] for x in used.tolist()], dtype=np.bool_)
+    if isinstance(seeds, Ragged) and isinstance(stock, Ragged):  # already end to end: no copy
+        flat, offsets, flags = seeds.values, seeds.bounds, stock.values
+    else:
+        used, pa, pb = local_pairs(pa, pb)  # the pairs in the numbering of the speeches used
+        flat, offsets = flatten([seeds[x] for x in used.tolist()])
+        flags, _ = flatten([stock[x] for x in used.tolist()], dtype=np.bool_)
     c = config
     order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
                                                                  threads=threads)

@@ -21,13 +21,14 @@ from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
+from .cluster import Ragged
 from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, normalize_spans
 from .segment import split_page
-from .shingle import combine_many, resolve_tokenizer, shingles, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import combine_into, resolve_tokenizer, shingles, sorted_unique, sorted_unique_many, token_hashes
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -369,8 +370,9 @@ def _prepare_bulk(
     hash cache per worker.
 
     Returns:
-        The normalised texts, shingle sets and seeds of the speeches (the sets and seeds are views of a few large
-        arrays per batch, not one allocation per speech), and the window signatures of all speeches as
+        The normalised texts, shingle sets (views of a few large arrays per batch, not one allocation per speech)
+        and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`: all of them in one array, which stock
+        language and alignment take without a copy), and the window signatures of all speeches as
         :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of
         each row.
     """
@@ -390,6 +392,10 @@ def _prepare_bulk(
                          -(-(n_seeds - acfg.window) // acfg.stride) + 1)
     rows = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(n_windows, out=rows[1:])
+    # every speech's seeds in one array (the batches write their parts): alignment then takes it as it is
+    seed_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(n_seeds, out=seed_off[1:])
+    all_seeds = np.empty(seed_off[-1], dtype=np.uint64)
     matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32)
     wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
 
@@ -402,7 +408,8 @@ def _prepare_bulk(
 
     def batch(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         chars = token_hashes("".join(t.text for t in texts[lo:hi]), char_cfg)
-        seeds, s_off = combine_many(chars, offsets[lo : hi + 1] - offsets[lo], acfg.k)
+        seeds, s_off = all_seeds[seed_off[lo] : seed_off[hi]], seed_off[lo : hi + 1] - seed_off[lo]
+        combine_into(chars, offsets[lo : hi + 1] - offsets[lo], acfg.k, s_off, seeds)
         del chars
         if from_seeds:
             sets, u_off = sorted_unique_many(seeds, s_off)
@@ -415,17 +422,16 @@ def _prepare_bulk(
         return [(int(batches[b]), batch(int(batches[b]), int(batches[b + 1]))) for b in range(first, stop)]
 
     sets_out: list[np.ndarray] = words
-    seeds_out: list[np.ndarray] = []
     for done in _jit.in_threads(part, len(batches) - 1, threads):
         for lo, (seeds, s_off, sets, u_off) in done:
             for x in range(len(s_off) - 1):
-                seeds_out.append(seeds[s_off[x] : s_off[x + 1]])
                 if from_seeds:
                     shingle_set = sets[u_off[x] : u_off[x + 1]]
                     if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
                         shingle_set = shingles(texts[lo + x].text, cfg.shingle)
                     sets_out.append(shingle_set)
-    return texts, sets_out, seeds_out, (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), n_windows))
+    return texts, sets_out, Ragged(all_seeds, seed_off), (matrix, np.repeat(np.arange(len(texts), dtype=np.int64),
+                                                                         n_windows))
 
 
 def _shingle_chunk(state, chunk) -> list[np.ndarray]:

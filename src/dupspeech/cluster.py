@@ -8,6 +8,7 @@ so a short text contained in two unrelated speeches (a shared opening, say) can 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,38 @@ def overlap(a: np.ndarray, b: np.ndarray) -> int:
     pos = np.searchsorted(b, a)
     pos[pos == len(b)] = 0
     return int(np.count_nonzero(b[pos] == a))
+
+
+@dataclass(frozen=True, slots=True)
+class Ragged(Sequence):
+    """Arrays end to end in one array, the ``k``-th ``values[bounds[k]:bounds[k + 1]]`` (a view).
+
+    One allocation for many arrays instead of one each: cheap to write, read and free (a large block goes back to
+    the system at once, many small ones fragment the heap), and compiled kernels take ``values`` and ``bounds``
+    as they are, with no copy (see :func:`flatten`).
+    """
+
+    values: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, arrays: Sequence[np.ndarray], dtype=np.uint64) -> Ragged:
+        return cls(*flatten(list(arrays), dtype=dtype))
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if not isinstance(k, (int, np.integer)):
+            raise TypeError(f"Ragged takes one whole-number index, got {type(k).__name__}")
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"index {k} out of range for {len(self)} arrays")
+        k = int(k) % len(self)
+        return self.values[self.bounds[k] : self.bounds[k + 1]]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        values, bounds = self.values, self.bounds.tolist()
+        return (values[a:b] for a, b in zip(bounds, bounds[1:]))
 
 
 def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.ndarray]:

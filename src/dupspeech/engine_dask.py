@@ -55,7 +55,7 @@ import numpy as np
 from . import _jit, api
 from . import align as align_stage
 from .cluster import families as families_of
-from .cluster import verify_many
+from .cluster import Ragged, verify_many
 from .config import ClusterConfig, Settings
 from .errors import ConfigError, require
 from .index import bucket_pairs, code_pairs, count_codes, lsh_params
@@ -72,31 +72,6 @@ MAX_BUCKET_SPEECHES: int = inspect.signature(align_stage.pairs_from_windows).par
 
 
 # --- what a partition holds, and where ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Ragged:
-    """Arrays end to end in one array, the ``k``-th ``values[bounds[k]:bounds[k + 1]]``.
-
-    One allocation per partition instead of one per speech: cheap to write, read and free (a large block goes
-    back to the system at once, many small ones fragment the heap).
-    """
-
-    values: np.ndarray
-    bounds: np.ndarray
-
-    @classmethod
-    def of(cls, arrays: Sequence[np.ndarray], dtype=np.uint64) -> _Ragged:
-        bounds = np.zeros(len(arrays) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in arrays], out=bounds[1:])
-        values = np.concatenate(arrays) if len(arrays) else np.zeros(0, dtype=dtype)
-        return cls(values, bounds)
-
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
-    def __getitem__(self, k: int) -> np.ndarray:
-        return self.values[self.bounds[k] : self.bounds[k + 1]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,9 +286,9 @@ def _prepare(pages, cfg: Settings, given_dates: dict, n_reducers: int, folder: s
     # written (with a spill folder) and dropped before the band keys are cut, which need only the signatures
     core = _put(_Core.of(docs, speeches, dropped, texts, given_dates), folder, f"core-{k}.pkl")
     del texts
-    sets_ref = _put(_Ragged.of(sets), folder, f"sets-{k}.pkl")
+    sets_ref = _put(Ragged.of(sets), folder, f"sets-{k}.pkl")
     del sets
-    seeds_ref = _put(_Ragged.of(seeds), folder, f"seeds-{k}.pkl")
+    seeds_ref = _put(Ragged.of(seeds), folder, f"seeds-{k}.pkl")
     del seeds
     pieces = _put_pieces(_emit(sigs, eligible, windows, cfg, n_reducers), folder, f"bands-{k}.npz")
     return (core, sets_ref, seeds_ref, summary, *pieces)
@@ -487,7 +462,7 @@ def _stock_flags(seeds_ref, common, folder: str | None, k: int):
     """Per position of every speech of partition ``k``: whether its seed is stock language (in ``common``)."""
     seeds, common = _get(seeds_ref), _get(common)
     flags = align_stage.stock_positions_many(common, [seeds[n] for n in range(len(seeds))])
-    return _put(_Ragged.of(flags, np.bool_), folder, f"flags-{k}.pkl")
+    return _put(Ragged.of(flags, np.bool_), folder, f"flags-{k}.pkl")
 
 
 @_task

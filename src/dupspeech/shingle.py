@@ -180,6 +180,14 @@ def combine_many(hashes, offsets, n):  # pragma: no cover - compiled; tested aga
         length = offsets[s + 1] - offsets[s]
         out_off[s + 1] = out_off[s] + (length - n + 1 if length >= n else 0)
     out = np.empty(out_off[m], np.uint64)
+    combine_into(hashes, offsets, n, out_off, out)
+    return out, out_off
+
+
+@_jit.njit
+def combine_into(hashes, offsets, n, out_off, out):  # pragma: no cover - compiled; tested through combine_many
+    """:func:`combine_many` written into ``out``, whose offsets ``out_off`` the caller computed."""
+    m = len(offsets) - 1
     m1 = np.uint64(0x9E3779B97F4A7C15)
     for s in range(m):
         base = offsets[s]
@@ -188,7 +196,6 @@ def combine_many(hashes, offsets, n):  # pragma: no cover - compiled; tested aga
             for k in range(n):
                 acc = mix64((acc ^ hashes[base + w + k]) * m1)
             out[out_off[s] + w] = acc
-    return out, out_off
 
 
 @_jit.njit
