@@ -492,30 +492,31 @@ def run_bench(args: argparse.Namespace) -> dict:
         "threshold": threshold, "num_perm": num_perm,
         "runs": {}, "skipped": {},
     }
+    report["repeat"] = args.repeat
     with tempfile.TemporaryDirectory(prefix="dupspeech-bench-") as tmp:
         work = Path(tmp)
         common = {"corpus": str(corpus), "mode": args.mode, "threshold": threshold, "num_perm": num_perm}
         runs = report["runs"]
         report["compile"] = run_child({**common, "task": "compile"}, work)
-        runs["dupspeech"] = run_child({**common, "task": "dupspeech", "provenance": not args.no_provenance,
-                                       "jobs": jobs}, work)
+        timed: dict[str, dict] = {"dupspeech": {**common, "task": "dupspeech", "provenance": not args.no_provenance,
+                                                "jobs": jobs}}
         if not args.no_provenance:
-            runs["dupspeech_noprov"] = run_child({**common, "task": "dupspeech", "provenance": False, "jobs": jobs},
-                                                 work)
+            timed["dupspeech_noprov"] = {**common, "task": "dupspeech", "provenance": False, "jobs": jobs}
         for key in args.baselines:
             missing = _installed(BASELINE_PACKAGES[key])
             if missing:
                 report["skipped"][key] = f"not installed: {missing}"
                 continue
-            runs[key] = run_child({**common, "task": BASELINES[key]}, work)
-        if args.mode == "word":
-            runs["tokenizers"] = run_child({**common, "task": "tokenizers"}, work)
+            timed[key] = {**common, "task": BASELINES[key]}
         if args.scaling:
             big = corpus_dir(2 * size if size else None, args.seed, cache,
                              families=2 * args.families if args.families else None)
             report["corpus"]["scaling_dir"] = str(big)
-            runs["scaling"] = run_child({**common, "corpus": str(big), "task": "dupspeech",
-                                         "provenance": not args.no_provenance, "jobs": jobs}, work)
+            timed["scaling"] = {**common, "corpus": str(big), "task": "dupspeech",
+                                "provenance": not args.no_provenance, "jobs": jobs}
+        runs.update(repeated_runs(timed, args.repeat, work))
+        if args.mode == "word":
+            runs["tokenizers"] = run_child({**common, "task": "tokenizers"}, work)
         if args.profile:
             prof = work / "dupspeech.prof"
             run_child({**common, "task": "dupspeech", "provenance": not args.no_provenance, "jobs": jobs,
@@ -532,6 +533,21 @@ def run_bench(args: argparse.Namespace) -> dict:
     report["source"] = runs["dupspeech"].get("source")
     report["figures"] = figures(report, corpus)
     return report
+
+
+def repeated_runs(specs: dict[str, dict], repeat: int, work: Path) -> dict[str, dict]:
+    """Each timed run ``repeat`` times, each time in a fresh process, the kinds taking turns (so a slow spell of
+    the machine falls on all of them alike). The run of median wall time stands for its kind, with every wall time
+    in ``walls``: single runs on a shared machine vary by 10-20 %."""
+    done: dict[str, list[dict]] = {key: [] for key in specs}
+    for _ in range(max(1, repeat)):
+        for key, spec in specs.items():
+            done[key].append(run_child(spec, work))
+    out = {}
+    for key, results in done.items():
+        ordered = sorted(results, key=lambda r: r["wall"])
+        out[key] = {**ordered[(len(ordered) - 1) // 2], "walls": [r["wall"] for r in results]}
+    return out
 
 
 def profile_text(path: Path, top: int) -> dict:
@@ -654,6 +670,11 @@ def markdown(report: dict) -> str:
                   f"adding {_mib(load['rss'])} MiB once (fixed, not per speech).", ""]
     for key, why in report["skipped"].items():
         lines += [f"Baseline ({key}) skipped: {why}.", ""]
+    if report.get("repeat", 1) > 1:
+        walls = "; ".join(f"{key} {', '.join(f'{w:.2f}' for w in run['walls'])}"
+                          for key, run in runs.items() if run.get("walls"))
+        lines += [f"Every timed run was made {report['repeat']} times, each in a fresh process, the runs taking "
+                  f"turns; the tables show the run of median wall time (all wall times, s: {walls}).", ""]
     labels = {
         "dupspeech": "dupspeech cluster" + (" (provenance)" if report["provenance"] else " --no-provenance"),
         "dupspeech_noprov": "dupspeech cluster --no-provenance",
@@ -763,6 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None, help="worker processes for dupspeech, where it supports them")
     ap.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True,
                     help="also run dupspeech on a corpus twice the size (default on)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each timed run this many times (fresh processes, taking turns) and report the one of "
+                         "median wall time, listing all (default 1)")
     ap.add_argument("--profile", action="store_true", help="also run dupspeech under cProfile and show the top")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="also run dupspeech under tracemalloc: traced memory per stage and the largest allocation sites")

@@ -90,3 +90,18 @@ def test_bad_options_are_usage_errors(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--baselines", "c"])
     assert "unknown baseline" in capsys.readouterr().err
+
+
+def test_repeated_runs_take_turns_and_keep_the_median(monkeypatch, tmp_path):
+    calls = []
+    walls = {"x": iter([3.0, 1.0, 2.0]), "y": iter([5.0, 4.0, 6.0])}
+
+    def fake(spec, work):
+        calls.append(spec["task"])
+        return {"wall": next(walls[spec["task"]]), "n": len(calls)}
+
+    monkeypatch.setattr(bench, "run_child", fake)
+    got = bench.repeated_runs({"x": {"task": "x"}, "y": {"task": "y"}}, 3, tmp_path)
+    assert calls == ["x", "y"] * 3
+    assert got["x"]["wall"] == 2.0 and got["x"]["walls"] == [3.0, 1.0, 2.0]
+    assert got["y"]["wall"] == 5.0 and got["y"]["n"] == 2  # the median run's own record, not a mix
