@@ -236,6 +236,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     idx = np.empty(n, np.int64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
+    owner = np.empty(n, np.int64)  # the group of each row, in sorted order
     # the band's values, copied as they are hashed: the comparisons below then read 16 bytes a row from a small
     # array instead of jumping about the whole matrix
     vals = np.empty((n, r), np.uint32)
@@ -249,53 +250,87 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
             keys[row] = (h & high) | np.uint64(row)
         radix_sort(keys, scratch)
         for u in range(n):
-            idx[u] = np.int64(keys[u] & low)
+            row = np.int64(keys[u] & low)
+            idx[u] = row
+            owner[u] = groups[row]
         s = 0
         while s < n:
             e = s + 1
             while e < n and (keys[e] & high) == (keys[s] & high):
                 e += 1
-            if e - s >= 2:
-                # one hash, normally one bucket: split off rows whose band values differ (a hash collision)
-                for u in range(s, e):
-                    taken[idx[u]] = False
-                for u in range(s, e):
-                    lead = idx[u]
-                    if taken[lead]:
+            if e - s < 2:
+                s = e
+                continue
+            one_group = True  # most runs are overlapping windows of one speech: no pair, whatever the values
+            for u in range(s + 1, e):
+                if owner[u] != owner[s]:
+                    one_group = False
+                    break
+            if one_group:
+                s = e
+                continue
+            uniform = True  # one hash, normally one bucket: every row has the first row's band values
+            lead = idx[s]
+            for u in range(s + 1, e):
+                for c in range(r):
+                    if vals[idx[u], c] != vals[lead, c]:
+                        uniform = False
+                        break
+                if not uniform:
+                    break
+            if uniform:
+                members[: e - s] = owner[s:e]
+                out, n_out = _emit_pairs(members, e - s, span, max_groups, out, n_out)
+                s = e
+                continue
+            # a hash collision: split the run into its buckets of equal band values
+            for u in range(s, e):
+                taken[idx[u]] = False
+            for u in range(s, e):
+                lead = idx[u]
+                if taken[lead]:
+                    continue
+                m = 0
+                for v in range(u, e):
+                    row = idx[v]
+                    if taken[row]:
                         continue
-                    m = 0
-                    for v in range(u, e):
-                        row = idx[v]
-                        if taken[row]:
-                            continue
-                        same = True
-                        for c in range(r):
-                            if vals[row, c] != vals[lead, c]:
-                                same = False
-                                break
-                        if same:
-                            taken[row] = True
-                            members[m] = groups[row]
-                            m += 1
-                    if m < 2:
-                        continue
-                    sort_prefix(members, m)
-                    d = 1
-                    for v in range(1, m):  # the distinct groups, in place
-                        if members[v] != members[d - 1]:
-                            members[d] = members[v]
-                            d += 1
-                    distinct = members
-                    if d < 2 or (max_groups >= 0 and d > max_groups):
-                        continue
-                    need = n_out + d * (d - 1) // 2
-                    if need > len(out):
-                        bigger = np.empty(max(need, 2 * len(out)), np.int64)
-                        bigger[:n_out] = out[:n_out]
-                        out = bigger
-                    for x in range(d):
-                        for y in range(x + 1, d):
-                            out[n_out] = distinct[x] * span + distinct[y]
-                            n_out += 1
+                    same = True
+                    for c in range(r):
+                        if vals[row, c] != vals[lead, c]:
+                            same = False
+                            break
+                    if same:
+                        taken[row] = True
+                        members[m] = groups[row]
+                        m += 1
+                out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
             s = e
     return out[:n_out]
+
+
+@_jit.njit
+def _emit_pairs(members, m, span, max_groups, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
+    """Append to ``out`` the codes ``g * span + h`` of every pair of distinct groups among ``members[:m]`` (the
+    groups of one bucket's rows, sorted and made distinct in place), unless there are more than ``max_groups``
+    of them (``max_groups < 0``: no limit). Returns ``out`` (grown when full) and its new length."""
+    if m < 2:
+        return out, n_out
+    sort_prefix(members, m)
+    d = 1
+    for v in range(1, m):  # the distinct groups, in place
+        if members[v] != members[d - 1]:
+            members[d] = members[v]
+            d += 1
+    if d < 2 or (max_groups >= 0 and d > max_groups):
+        return out, n_out
+    need = n_out + d * (d - 1) // 2
+    if need > len(out):
+        bigger = np.empty(max(need, 2 * len(out)), np.int64)
+        bigger[:n_out] = out[:n_out]
+        out = bigger
+    for x in range(d):
+        for y in range(x + 1, d):
+            out[n_out] = members[x] * span + members[y]
+            n_out += 1
+    return out, n_out
