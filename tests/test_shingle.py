@@ -148,3 +148,21 @@ def test_sort_prefix_sorts_the_prefix_only(raw, n, mask):
     sort_prefix(got, n)
     assert np.array_equal(got[:n], np.sort(values[:n])) and np.array_equal(got[n:], values[n:])
     assert SMALL_SORT < 80  # both branches are drawn
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("n,at_least", [(0, 3), (50, 1), (20_000, 2), (40_000, 3), (40_000, 50)])
+def test_frequent_values_are_count_codes_filtered(jit, n, at_least, monkeypatch):
+    """``index.frequent`` (a radix sort and one compiled pass from RADIX_MIN values on) gives the values that
+    ``count_codes`` counts at least ``at_least`` times; with ``overwrite`` it may sort the input in place."""
+    from dupspeech.index import count_codes, frequent
+
+    monkeypatch.setenv("DUPSPEECH_JIT", jit)
+    rng = np.random.default_rng(n + at_least)
+    values = rng.integers(0, max(n // 3, 1), n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    distinct, counts = count_codes(values)
+    kept = values.copy()
+    assert np.array_equal(frequent(values, at_least), distinct[counts >= at_least])
+    assert np.array_equal(values, kept)  # not touched without overwrite
+    assert np.array_equal(frequent(values, at_least, overwrite=True), distinct[counts >= at_least])
+    assert at_least > 1 or n == 0 or len(distinct) == len(frequent(kept, 1))

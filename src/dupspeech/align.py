@@ -35,7 +35,7 @@ import numpy as np
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import Ragged, flatten, local_pairs
-from .index import code_pairs, count_codes, grouped_codes
+from .index import code_pairs, frequent, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, radix_sort_with, sorted_unique, sorted_unique_many, token_hashes
 
@@ -300,7 +300,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         firsts = np.flatnonzero(np.r_[True, sorted_units[1:] != sorted_units[:-1]])
         uniq_flat, _ = sorted_unique_many(flat, offsets[np.r_[firsts, len(sorted_units)]])
         del flat
-        values, counts = count_codes(uniq_flat)
+        common = frequent(uniq_flat, config.boilerplate_units, overwrite=True)
     else:
         per_unit: dict[int, list[np.ndarray]] = {}
         for s, u in zip(seeds if distinct is None else distinct, units):
@@ -308,8 +308,9 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         # a speech that is a unit of its own, with its distinct seeds given, needs no sorting
         uniq = [parts[0] if distinct is not None and len(parts) == 1 else sorted_unique(np.concatenate(parts))
                 for _, parts in sorted(per_unit.items())]
-        values, counts = count_codes(np.concatenate(uniq))
-    return stock_positions_many(values[counts >= config.boilerplate_units], seeds)
+        common = frequent(np.concatenate(uniq) if uniq else np.zeros(0, np.uint64), config.boilerplate_units,
+                          overwrite=True)
+    return stock_positions_many(common, seeds)
 
 
 def stock_positions_many(common: np.ndarray, seeds: Sequence[np.ndarray]) -> list[np.ndarray]:

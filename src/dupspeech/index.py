@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import _jit
-from .shingle import mix64, radix_sort, sort_prefix, sort_values, sorted_unique
+from .shingle import RADIX_MIN, mix64, radix_sort, sort_prefix, sort_values, sorted_unique
 
 
 class CandidateIndex:
@@ -166,6 +166,36 @@ def grouped_codes(
         return sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
     distinct, hits = count_codes(codes)
     return distinct[hits >= min_hits]
+
+
+def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:
+    """The distinct ``uint64`` values that occur at least ``at_least`` times in ``values``, sorted: what
+    ``count_codes`` gives filtered by count, in one compiled pass after the sort (no temporaries the size of
+    ``values``) when the kernels run. ``overwrite=True`` lets it sort ``values`` in place instead of a copy."""
+    values = np.asarray(values, dtype=np.uint64)
+    if not _jit.enabled() or len(values) < RADIX_MIN:
+        distinct, counts = count_codes(values)
+        return distinct[counts >= at_least]
+    if not overwrite:
+        values = values.copy()
+    radix_sort(values, np.empty_like(values))
+    return _frequent_kernel(values, at_least)
+
+
+@_jit.njit
+def _frequent_kernel(ordered, at_least):  # pragma: no cover - compiled; tested against count_codes
+    out = np.empty(len(ordered) // max(at_least, 1) + 1, np.uint64)
+    n_out = 0
+    s = 0
+    while s < len(ordered):
+        e = s + 1
+        while e < len(ordered) and ordered[e] == ordered[s]:
+            e += 1
+        if e - s >= at_least:
+            out[n_out] = ordered[s]
+            n_out += 1
+        s = e
+    return out[:n_out].copy()
 
 
 def count_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
