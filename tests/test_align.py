@@ -432,6 +432,7 @@ def test_ragged_is_a_sequence_of_views():
     with pytest.raises(TypeError):
         r[0:2]
     assert list(Ragged.of([])) == []
+    assert Ragged.of(r) is r and Ragged.of(r, np.bool_).values.dtype == np.bool_  # no copy of one already made
 
 
 @needs_numba

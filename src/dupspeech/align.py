@@ -308,8 +308,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         # a speech that is a unit of its own, with its distinct seeds given, needs no sorting
         uniq = [parts[0] if distinct is not None and len(parts) == 1 else sorted_unique(np.concatenate(parts))
                 for _, parts in sorted(per_unit.items())]
-        common = frequent(np.concatenate(uniq) if uniq else np.zeros(0, np.uint64), config.boilerplate_units,
-                          overwrite=True)
+        common = frequent(np.concatenate(uniq), config.boilerplate_units, overwrite=True)
     return stock_positions_many(common, seeds)
 
 
@@ -537,8 +536,9 @@ def align_pairs(
     found: list[list[Passage]] = [[] for _ in pairs]
     pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
     pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
-    for t, passages in aligned_pairs(seeds, stock, pa, pb, config, threads=threads):
-        found[t] = passages
+    rows = aligned_arrays(seeds, stock, pa, pb, config, threads=threads)
+    for t, x0, x1, y0, y1, sim, st in zip(*(column.tolist() for column in rows)):
+        found[t].append(Passage(x0, x1, y0, y1, sim, 1.0 if st else 0.0))
     return found
 
 
@@ -590,27 +590,6 @@ def aligned_arrays(
 def _no_passages() -> PassageArrays:
     ints = np.zeros(0, np.int64)
     return ints, ints, ints, ints, ints, np.zeros(0, np.float64), np.zeros(0, np.bool_)
-
-
-def aligned_pairs(
-    seeds: Sequence[np.ndarray],
-    stock: Sequence[np.ndarray],
-    pa: np.ndarray,
-    pb: np.ndarray,
-    config: AlignConfig,
-    *,
-    threads: int = 1,
-) -> list[tuple[int, list[Passage]]]:
-    """:func:`aligned_arrays` as ``(t, passages)`` for the pairs that have passages, in order of ``t``."""
-    out: list[tuple[int, list[Passage]]] = []
-    last = -1
-    for t, x0, x1, y0, y1, s, st in zip(*(a.tolist() for a in aligned_arrays(seeds, stock, pa, pb, config,
-                                                                               threads=threads))):
-        if t != last:  # a pair's passages come together
-            out.append((t, []))
-            last = t
-        out[-1][1].append(Passage(x0, x1, y0, y1, s, 1.0 if st else 0.0))
-    return out
 
 
 def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_occ: int, *,

@@ -55,6 +55,9 @@ class Ragged(Sequence):
 
     @classmethod
     def of(cls, arrays: Sequence[np.ndarray], dtype=np.uint64) -> Ragged:
+        """``arrays`` end to end; a :class:`Ragged` of that ``dtype`` already is, and comes back as it is."""
+        if isinstance(arrays, Ragged) and arrays.values.dtype == dtype:
+            return arrays
         return cls(*flatten(list(arrays), dtype=dtype))
 
     def __len__(self) -> int:

@@ -461,7 +461,7 @@ def _stock_reduce(min_units: int, *refs) -> np.ndarray:
 def _stock_flags(seeds_ref, common, folder: str | None, k: int):
     """Per position of every speech of partition ``k``: whether its seed is stock language (in ``common``)."""
     seeds, common = _get(seeds_ref), _get(common)
-    flags = align_stage.stock_positions_many(common, [seeds[n] for n in range(len(seeds))])
+    flags = align_stage.stock_positions_many(common, seeds)  # a Ragged: one compiled call, flags without a copy
     return _put(Ragged.of(flags, np.bool_), folder, f"flags-{k}.pkl")
 
 
