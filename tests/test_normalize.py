@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from dupspeech import _jit
 from dupspeech import normalize as normalize_module
-from dupspeech.normalize import PLACEHOLDER, concat, normalize, normalize_spans
+from dupspeech.normalize import PLACEHOLDER, concat, normalize, normalize_many, normalize_spans
 
 needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 
@@ -119,6 +119,29 @@ def test_normalize_spans_equals_normalizing_each_span(jit, case, fold_numbers):
     assert got.starts.dtype == got.ends.dtype == np.int32
 
 
+
+@pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
+@settings(max_examples=200, deadline=None)
+@given(st.lists(text_and_spans(), min_size=1, max_size=6), st.lists(st.integers(0, 5), max_size=8),
+       st.sampled_from([1, 7, 1 << 21]), st.booleans())
+def test_normalize_many_equals_normalizing_each_item(jit, cases, repeats, batch_chars, fold_numbers):
+    # items that share a text (the speeches of one page) next to ones that do not, in batches of any size
+    items = list(cases) + [cases[k % len(cases)] for k in repeats]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        mp.setattr(normalize_module, "BATCH_CHARS", batch_chars)
+        got = normalize_many(items, fold_numbers=fold_numbers)
+    assert len(got) == len(items)
+    for n, (text, spans) in zip(got, items):
+        assert same(n, oracle(text, spans, fold_numbers))
+        assert n.starts.dtype == n.ends.dtype == np.int32
+
+
+def test_normalize_many_names_the_item_with_a_bad_span():
+    assert normalize_many([]) == []
+    with pytest.raises(ValueError, match=r"len\(text\) = 2, got \[\(1, 3\)\]"):
+        normalize_many([("同志们：好", [(0, 5)]), ("讲话", [(1, 3)])])
+
 def test_normalize_spans_keeps_runs_inside_their_span():
     text = "某某2024年"
     assert normalize_spans(text, [(0, 6), (6, 7)]).text == P + P + "年"
@@ -146,7 +169,7 @@ def test_offsets_beyond_int32_use_int64(jit, monkeypatch):
     monkeypatch.setattr(normalize_module, "_OFFSET32_LIMIT", 8)
     monkeypatch.setenv("DUPSPEECH_JIT", jit)
     text = "今年，XX同志在2024年讲话。"
-    for n in (normalize(text), normalize_spans(text, [(0, 6), (6, 16)])):
+    for n in (normalize(text), normalize_spans(text, [(0, 6), (6, 16)]), *normalize_many([(text, [(0, 6), (6, 16)])] * 2)):
         assert n.starts.dtype == n.ends.dtype == np.int64
         assert n.text == normalize("今年XX同志在2024年讲话").text
     assert normalize("短句").starts.dtype == np.int32

@@ -10,7 +10,7 @@ import gc
 import os
 import time
 from contextlib import contextmanager
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Union
 
 import numpy as np
@@ -26,7 +26,7 @@ from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
-from .normalize import Normalized, normalize_spans
+from .normalize import Normalized, normalize_many, normalize_spans
 from .segment import split_page
 from .shingle import combine_into, resolve_tokenizer, shingles, sorted_unique, sorted_unique_many, token_hashes
 
@@ -106,8 +106,18 @@ def settings(
 
 def speech_text(doc: Document, speech: Speech, *, fold_numbers: bool = True) -> Normalized:
     """The normalised text of a speech's headings and body (not its title), mapped to ``doc`` offsets."""
-    spans = [(p.span.start, p.span.end) for p in speech.paragraphs if p.kind != "title"]
-    return normalize_spans(doc.text, spans, fold_numbers=fold_numbers)
+    return normalize_spans(doc.text, _body_spans(speech), fold_numbers=fold_numbers)
+
+
+def speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
+                 fold_numbers: bool = True) -> list[Normalized]:
+    """:func:`speech_text` of every speech (``by_name`` gives each speech's page), in batches of many speeches
+    (:func:`~dupspeech.normalize.normalize_many`): about 3 times faster."""
+    return normalize_many([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
+
+
+def _body_spans(speech: Speech) -> list[tuple[int, int]]:
+    return [(p.span.start, p.span.end) for p in speech.paragraphs if p.kind != "title"]
 
 
 def read_and_split(
@@ -340,9 +350,8 @@ def _prepare_chunk(state, chunk) -> list[tuple[Normalized, np.ndarray, np.ndarra
     """Normalised text, shingle set, alignment seeds and passage-window signatures of some speeches."""
     speeches, by_name, cfg = state
     out = []
-    for k in chunk:
-        s = speeches[k]
-        text = speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers)
+    texts = speech_texts([speeches[k] for k in chunk], by_name, fold_numbers=cfg.shingle.fold_numbers)
+    for text in texts:
         seed_hashes = align_stage.seeds_of(text.text, cfg.align, seed=cfg.shingle.seed)
         windows = align_stage.window_signatures_of(seed_hashes, cfg.align, seed=cfg.minhash.seed)
         if sets_are_seeds(cfg) and len(seed_hashes):
@@ -378,7 +387,7 @@ def _prepare_bulk(
     """
     fold = cfg.shingle.fold_numbers
     acfg = cfg.align
-    texts = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
+    texts = speech_texts(speeches, by_name, fold_numbers=fold)
     lengths = np.fromiter((len(t.text) for t in texts), dtype=np.int64, count=len(texts))
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])

@@ -8,7 +8,9 @@ offsets into the file's decoded text, so ``document.text[span.start:span.end]`` 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 FileStatus = Literal["ok", "skipped"]
@@ -54,15 +56,7 @@ class Document:
 
     def __post_init__(self) -> None:
         if not self.line_starts:
-            starts = [0]
-            text = self.text
-            pos = 0
-            while True:
-                pos = _next_line_break(text, pos)
-                if pos < 0:
-                    break
-                starts.append(pos)
-            object.__setattr__(self, "line_starts", tuple(starts))
+            object.__setattr__(self, "line_starts", _line_starts(self.text))
 
     @property
     def line_count(self) -> int:
@@ -89,17 +83,15 @@ class Document:
         return [self.text[s:e] for s, e in (self.line_span(i) for i in range(1, self.line_count + 1))]
 
 
-def _next_line_break(text: str, pos: int) -> int:
-    """Offset just past the next line break (``\\n``, ``\\r\\n`` or lone ``\\r``) at or after ``pos``, or -1."""
-    n_pos = text.find("\n", pos)
-    r_pos = text.find("\r", pos)
-    if r_pos >= 0 and (n_pos < 0 or r_pos < n_pos):
-        if r_pos + 1 < len(text) and text[r_pos + 1] == "\n":
-            return r_pos + 2
-        return r_pos + 1
-    if n_pos >= 0:
-        return n_pos + 1
-    return -1
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def _line_starts(text: str) -> tuple[int, ...]:
+    """Offsets at which the lines of ``text`` start: 0, and just past every line break (``\\n``, ``\\r\\n`` or a lone
+    ``\\r``), so a final line break opens a last, empty line."""
+    if "\r" not in text:  # the usual case, 3x faster than the regular expression: each line's length, summed
+        return tuple(accumulate(map(len, text.split("\n")[:-1]), lambda start, n: start + n + 1, initial=0))
+    return (0, *[m.end() for m in _LINE_BREAK.finditer(text)])
 
 
 @dataclass(frozen=True, slots=True)

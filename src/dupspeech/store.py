@@ -434,8 +434,8 @@ def _prepared(data: _Stored, cfg: Settings, *, windows: bool = True) -> list[tup
     """What :func:`api._prepare_chunk` computes, from stored shingles and seeds (texts re-derived, cheap)."""
     by_name = {d.name: d for d in data.docs}
     out = []
-    for s, shingle_set, seeds in zip(data.speeches, data.sets, data.seeds):
-        text = api.speech_text(by_name[s.file], s, fold_numbers=cfg.shingle.fold_numbers)
+    texts = api.speech_texts(data.speeches, by_name, fold_numbers=cfg.shingle.fold_numbers)
+    for text, shingle_set, seeds in zip(texts, data.sets, data.seeds):
         wins = align_stage.window_signatures_of(seeds, cfg.align, seed=cfg.minhash.seed) if windows else None
         out.append((text, shingle_set, seeds, wins))
     return out
