@@ -317,7 +317,8 @@ def test_lines_are_the_line_spans_without_indentation(parts, last_break):
         lead += len(core) - len(core.lstrip("\ufeff"))
         core = core.lstrip("\ufeff")
         expected.append((no, s + lead, s + lead + len(core), core))
-    assert [(ln.no, ln.start, ln.end, ln.core) for ln in segment._lines(doc)] == expected
+    begin, end, core = segment._lines(doc)
+    assert list(zip(range(1, len(core) + 1), begin, end, core)) == expected
 
 
 _page_line = st.sampled_from(
@@ -331,13 +332,13 @@ _page_line = st.sampled_from(
 @given(st.lists(_page_line, max_size=25))
 def test_footer_is_the_first_footer_start_with_no_marker_after_it(lines):
     splitter = segment._PageSplitter(Document("p.txt", "\n".join(lines)), SegmentConfig())
-    nonblank = [i for i, ln in enumerate(splitter.lines) if ln.core]
-    expected = len(splitter.lines)
+    nonblank = [i for i, c in enumerate(splitter.core) if c]
+    expected = len(splitter.core)
     for pos, i in enumerate(nonblank):  # the definition, tested line by line
-        core = splitter.lines[i].core
+        core = splitter.core[i]
         later = nonblank[pos + 1 :]
         if len(core) <= 80 and segment._FOOTER_RE.search(core) and not any(
-            segment._marker(splitter.lines[j].core, 48) for j in later
+            segment._marker(splitter.core[j], 48) for j in later
         ):
             expected = i
             break

