@@ -110,40 +110,6 @@ def test_jobs_give_byte_identical_output(seeds_dir):
     assert dupspeech.cluster(seeds_dir, jobs=3).to_json() == one
 
 
-
-def _mixed_folder(root):
-    """Pages of every kind a folder holds: read, skipped for many reasons, in nested folders."""
-    pages = {f"p{k:02d}.txt": f"【篇1】在第{k}次会议上的讲话\n{TEMPLATE.format(place=f'第{k}区')}【篇2】讲话\n{OTHER}"
-             for k in range(13)}
-    pages.update({"sub/crlf.txt": f"第一篇：在全市会议上的讲话\r\n{TEMPLATE.format(place='全市')}".replace("\n", "\r\n"),
-                  "sub/empty.txt": "", "notes.docx": "不是文本"})
-    for name, text in pages.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "gbk.txt").write_bytes(TEMPLATE.format(place="全省").encode("gb18030"))
-    (root / "binary.txt").write_bytes(b"\x00\x01\x02" * 50)
-    (root / ".hidden.txt").write_text("隐藏", encoding="utf-8")
-    return root
-
-
-@pytest.mark.parametrize("jobs", [2, 3, 0])
-def test_reading_and_splitting_in_workers_gives_the_same_as_in_one_process(tmp_path, jobs):
-    from dupspeech.api import read_and_split
-
-    folder = _mixed_folder(tmp_path)
-    texts = {**corpus(), **{f"x{k}.txt": f"【篇1】讲话\n{OTHER}{k}" for k in range(9)}, "y.txt": b"\xff\xfe\x00"}
-    for source in (folder, texts):
-        one = read_and_split(source)
-        progress, timings = [], {}
-        many = read_and_split(source, jobs=jobs, progress=lambda *a: progress.append(a), timings=timings)
-        assert many == one  # records, documents, speeches and dropped lines, in corpus order
-        assert [d.line_starts for d in many[1]] == [d.line_starts for d in one[1]]
-        assert progress[-1] == ("read", len(one[0]), len(one[0])) and len(progress) > 1
-        assert set(timings) == {"read", "segment"} and all(t > 0 for t in timings.values())
-    assert {f.status for f in one[0]} == {"ok", "skipped"}
-    assert dupspeech.cluster(folder, jobs=jobs).to_json() == dupspeech.cluster(folder).to_json()
-
-
 def test_results_pickle_to_equal_objects():
     import pickle
 
@@ -152,6 +118,7 @@ def test_results_pickle_to_equal_objects():
     back = pickle.loads(pickle.dumps(r))
     assert back == r and back.to_json() == r.to_json()
     assert back.documents[0].line_starts == r.documents[0].line_starts
+
 
 def test_jobs_validation():
     with pytest.raises(ConfigError, match="jobs"):

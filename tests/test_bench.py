@@ -105,3 +105,17 @@ def test_repeated_runs_take_turns_and_keep_the_median(monkeypatch, tmp_path):
     assert calls == ["x", "y"] * 3
     assert got["x"]["wall"] == 2.0 and got["x"]["walls"] == [3.0, 1.0, 2.0]
     assert got["y"]["wall"] == 5.0 and got["y"]["n"] == 2  # the median run's own record, not a mix
+
+
+def test_stage_memory_reads_the_peak_at_most_every_few_milliseconds(monkeypatch):
+    import time
+
+    reads = []
+    monkeypatch.setattr(bench, "peak_rss_bytes", lambda: reads.append(1) or 100 * len(reads))
+    timings = bench.StageMemory()
+    for k in range(2000):  # reading and splitting a corpus: one update per file and stage, in quick succession
+        timings["read" if k % 2 else "segment"] = k
+    assert 1 <= len(reads) < 20 and timings.peak_after == {"read": 100 * len(reads), "segment": 100 * len(reads)}
+    time.sleep(bench.StageMemory.READ_EVERY)
+    timings["align"] = 1.0
+    assert timings.peak_after["align"] == 100 * len(reads) and timings["align"] == 1.0

@@ -23,7 +23,7 @@ from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Se
 from .errors import CorpusError
 from .cluster import Ragged
 from .index import code_pairs, grouped_codes, pair_codes
-from .ingest import iter_corpus, plan_corpus
+from .ingest import iter_corpus
 from .minhash import signatures, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, normalize_many, normalize_spans
@@ -126,100 +126,35 @@ def read_and_split(
     *,
     progress: Progress | None = None,
     timings: dict | None = None,
-    jobs: int = 1,
 ) -> tuple[list[FileRecord], list[Document], list[Speech], list[Dropped]]:
     """Read every file of ``source`` and split the pages into speeches.
-
-    ``jobs`` worker processes (0 = one per core) read and split parts of the corpus, when the platform can fork
-    them; the result is the same whatever the number.
 
     Raises:
         CorpusError: ``source`` does not exist, or no file in it could be read.
     """
-    jobs = parallel.available_jobs(jobs)
-    if jobs > 1 and parallel.can_fork():
-        files, docs, speeches, dropped = _read_and_split_forked(source, config, progress=progress, timings=timings,
-                                                                jobs=jobs)
-    else:
-        files, docs, speeches, dropped = [], [], [], []
-        pages = iter_corpus(source)
-        while True:
-            with _stage(timings, "read"):
-                item = next(pages, None)
-            if item is None:
-                break
-            record, doc = item
-            files.append(record)
-            if doc is not None:
-                docs.append(doc)
-                with _stage(timings, "segment"):
-                    found, drops = split_page(doc, config)
-                speeches.extend(found)
-                dropped.extend(drops)
-            if progress:
-                progress("read", len(files), 0)
-    if not docs:
-        raise unreadable(source, files)
-    return files, docs, speeches, dropped
-
-
-def _read_and_split_forked(
-    source: Source, config: SegmentConfig | None, *, progress: Progress | None, timings: dict | None, jobs: int
-) -> tuple[list[FileRecord], list[Document], list[Speech], list[Dropped]]:
-    """:func:`read_and_split` by ``jobs`` forked workers, each reading and splitting contiguous parts of the
-    corpus (about ``4 * jobs`` parts of equal size, for balance); the parts come back in order.
-
-    The wall time is added to ``timings`` as "read" and "segment" in the proportion the workers spent on each.
-    """
-    start = time.perf_counter()
-    plan = plan_corpus(source)
-    sizes = np.fromiter((plan.size(k) for k in range(len(plan))), dtype=np.int64, count=len(plan))
-    ends = np.cumsum(sizes)
-    cuts = np.searchsorted(ends, np.arange(1, 4 * jobs) * (int(ends[-1]) / (4 * jobs)), side="left") if len(plan) else []
-    bounds = np.unique(np.r_[0, cuts, len(plan)]).astype(np.int64).tolist()
-    parts = list(zip(bounds, bounds[1:]))
     files: list[FileRecord] = []
     docs: list[Document] = []
     speeches: list[Speech] = []
     dropped: list[Dropped] = []
-    spent = {"read": 0.0, "segment": 0.0}
-    for (lo, _), (found_files, read_s, split_s) in zip(parts, parallel.fork_imap(
-            _read_and_split_part, parts, state=(plan, config), jobs=jobs)):
-        spent["read"] += read_s
-        spent["segment"] += split_s
-        for k, (record, doc, found, drops) in enumerate(found_files, start=lo):
-            files.append(record)
-            doc = doc if plan.on_disk(k) else plan.items[k][1]  # a text given from Python did not travel
-            if doc is not None:
-                docs.append(doc)
-                speeches.extend(found)
-                dropped.extend(drops)
+    pages = iter_corpus(source)
+    while True:
+        with _stage(timings, "read"):
+            item = next(pages, None)
+        if item is None:
+            break
+        record, doc = item
+        files.append(record)
+        if doc is not None:
+            docs.append(doc)
+            with _stage(timings, "segment"):
+                found, drops = split_page(doc, config)
+            speeches.extend(found)
+            dropped.extend(drops)
         if progress:
-            progress("read", len(files), len(plan))
-    if timings is not None:
-        wall = time.perf_counter() - start
-        busy = sum(spent.values()) or 1.0
-        for name, seconds in spent.items():
-            timings[name] = timings.get(name, 0.0) + wall * seconds / busy
+            progress("read", len(files), 0)
+    if not docs:
+        raise unreadable(source, files)
     return files, docs, speeches, dropped
-
-
-def _read_and_split_part(state, bounds: tuple[int, int]) -> tuple[list[tuple], float, float]:
-    """Files ``lo..hi-1`` of the plan read and split (see :func:`_read_and_split_forked`), and the seconds spent
-    reading and splitting them."""
-    plan, config = state
-    lo, hi = bounds
-    out = []
-    read_s = split_s = 0.0
-    for k in range(lo, hi):
-        t0 = time.perf_counter()
-        record, doc = plan.read(k)
-        t1 = time.perf_counter()
-        found, drops = split_page(doc, config) if doc is not None else ([], [])
-        read_s += t1 - t0
-        split_s += time.perf_counter() - t1
-        out.append((record, doc if plan.on_disk(k) else None, found, drops))
-    return out, read_s, split_s
 
 
 def unreadable(source: Source, files: list[FileRecord]) -> CorpusError:
@@ -253,9 +188,8 @@ def cluster(
         order: File names or speech ids from earliest to latest, when no dates decide.
         timings: A dict to fill with the seconds spent per stage (read, segment, shingle, windows, minhash,
             lsh, verify, families, align), to see where the time goes.
-        jobs: Cores to use (0 = one per core): worker processes read and split parts of the corpus, and the
-            per-speech and per-pair stages run in threads or worker processes; the output is the same whatever
-            the number.
+        jobs: Worker processes for the per-speech and per-pair stages (0 = one per core); the output is the
+            same whatever the number.
         **options: Keyword-only tuning options of :func:`settings` (``threshold``, ``containment``,
             ``shingle``, ``ngram``, ``num_perm``, ``seed``, ...).
 
@@ -274,13 +208,11 @@ def cluster(
     """
     cfg = settings(**options)
     given_dates, ranks = align_stage.caller_dates(dates, order)
-    jobs = parallel.available_jobs(jobs)
     with fewer_collections():
-        files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress, timings=timings,
-                                                        jobs=jobs)
+        files, docs, speeches, dropped = read_and_split(source, cfg.segment, progress=progress, timings=timings)
         with _jit.for_corpus(sum(len(d.text) for d in docs)):  # compiled kernels for a big corpus (see _jit)
             return _match(files, docs, speeches, dropped, cfg, provenance=provenance, given_dates=given_dates,
-                          ranks=ranks, progress=progress, timings=timings, jobs=jobs)
+                          ranks=ranks, progress=progress, timings=timings, jobs=parallel.available_jobs(jobs))
 
 
 GC_THRESHOLD = (50_000, 20, 100)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from .errors import ConfigError, CorpusError, DecodeFailure
 from .models import Document, FileRecord
 
-__all__ = ["CorpusPlan", "DecodeFailure", "decode_bytes", "iter_corpus", "plan_corpus", "read_corpus"]
+__all__ = ["DecodeFailure", "decode_bytes", "iter_corpus", "read_corpus"]
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
 DEFAULT_MAX_BYTES = 200_000_000
@@ -281,75 +281,13 @@ class _Entry:
 def _iter_path(
     path: str, exts: tuple[str, ...], max_bytes: int
 ) -> Iterator[tuple[FileRecord, Document | None]]:
-    plan = CorpusPlan(_path_entries(path, exts), exts, max_bytes)
-    return map(plan.read, range(len(plan)))
-
-
-def _path_entries(path: str, exts: tuple[str, ...]) -> list[_Entry]:
     if not os.path.exists(path):
         raise CorpusError(_missing_message(path, exts))
     if os.path.isdir(path):
-        return _list_folder(path)
-    return [_entry(os.path.basename(path), path, hidden_ok=True)]
-
-
-def plan_corpus(
-    source: str | os.PathLike[str] | Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
-    *,
-    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> CorpusPlan:
-    """The files of a corpus listed before any is read, so that parts of it can be read in other processes.
-
-    ``plan.read(k)`` for ``k`` in ``range(len(plan))`` gives what :func:`iter_corpus` yields, in the same order.
-    Files on disk are only listed here; texts given from Python are taken (checked, decoded) here.
-
-    Raises:
-        CorpusError: As for :func:`iter_corpus`.
-        ConfigError: As for :func:`iter_corpus`.
-    """
-    exts = _check_extensions(extensions)
-    _check_max_bytes(max_bytes)
-    if isinstance(source, (str, os.PathLike)):
-        return CorpusPlan(_path_entries(os.fsdecode(os.fspath(source)), exts), exts, max_bytes)
-    return CorpusPlan(list(iter_corpus(source, extensions=exts, max_bytes=max_bytes)), exts, max_bytes)
-
-
-@dataclass(frozen=True)
-class CorpusPlan:
-    """A corpus listed in order (see :func:`plan_corpus`).
-
-    Attributes:
-        items: Per file, what to read (a file on disk, or a skip decided when listing), or the
-            ``(record, document)`` of a text given from Python.
-        exts: File endings read from disk.
-        max_bytes: Files larger than this are skipped.
-    """
-
-    items: list
-    exts: tuple[str, ...]
-    max_bytes: int
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def size(self, k: int) -> int:
-        """Size in bytes of file ``k`` (as listed)."""
-        item = self.items[k]
-        return item.size if isinstance(item, _Entry) else item[0].size
-
-    def on_disk(self, k: int) -> bool:
-        """Whether :meth:`read` of ``k`` reads a file (else it returns what was taken when planning)."""
-        return isinstance(self.items[k], _Entry)
-
-    def read(self, k: int) -> tuple[FileRecord, Document | None]:
-        """What :func:`iter_corpus` yields for file ``k``: its record, and its document when it could be read."""
-        item = self.items[k]
-        if not isinstance(item, _Entry):
-            return item
-        if item.skip is not None:
-            return _skipped(item.name, item.skip, item.size), None
-        return _read_file(item, self.exts, self.max_bytes)
+        entries = _list_folder(path)
+    else:
+        entries = [_entry(os.path.basename(path), path, hidden_ok=True)]
+    return _read_entries(entries, exts, max_bytes)
 
 
 def _missing_message(path: str, exts: tuple[str, ...]) -> str:
@@ -425,6 +363,16 @@ def _link_target(path: str) -> str:
         return os.readlink(path)
     except OSError:  # pragma: no cover - the link vanished meanwhile
         return "a missing file"
+
+
+def _read_entries(
+    entries: list[_Entry], exts: tuple[str, ...], max_bytes: int
+) -> Iterator[tuple[FileRecord, Document | None]]:
+    for entry in entries:
+        if entry.skip is not None:
+            yield _skipped(entry.name, entry.skip, entry.size), None
+        else:
+            yield _read_file(entry, exts, max_bytes)
 
 
 def _read_file(entry: _Entry, exts: tuple[str, ...], max_bytes: int) -> tuple[FileRecord, Document | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -50,24 +50,12 @@ def fork_map(func: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, jo
         state: Inputs every chunk reads; inherited by the workers, not pickled.
         jobs: Worker processes; 1 runs in this process.
     """
-    return list(fork_imap(func, chunks, state=state, jobs=jobs))
-
-
-def can_fork() -> bool:
-    """Whether worker processes can inherit their inputs (the ``fork`` start method exists here)."""
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-def fork_imap(func: Callable[[Any, T], R], chunks: Sequence[T], *, state: Any, jobs: int) -> Iterator[R]:
-    """:func:`fork_map`, giving each chunk's result as soon as it and those before it are done, so the caller
-    works on them (and frees them) while the workers go on."""
-    if jobs <= 1 or len(chunks) < 2 or not can_fork():
-        yield from (func(state, c) for c in chunks)
-        return
+    if jobs <= 1 or len(chunks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [func(state, c) for c in chunks]
     global _STATE, _FUNC
     _STATE, _FUNC = state, func
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks))) as pool:
-            yield from pool.imap(_run_chunk, chunks, chunksize=1)
+            return pool.map(_run_chunk, chunks, chunksize=1)
     finally:
         _STATE, _FUNC = None, None
