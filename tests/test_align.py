@@ -313,14 +313,16 @@ def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
     # pairs of speeches form one unit, as a family does; a family's members need not be neighbours
     units = [k % 3 if interleaved else k // 2 for k in range(len(seeds))]
     cfg = AlignConfig(boilerplate_units=units_needed)
+    distinct = [np.unique(x) for x in seeds]  # as a run passes its shingle sets in char mode
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "0")
         expected = stock_flags(seeds, units, cfg)
+        given_numpy = stock_flags(seeds, units, cfg, distinct=distinct)
         mp.setenv("DUPSPEECH_JIT", "1")
         got = stock_flags(seeds, units, cfg)
-        # from each speech's distinct seeds, as a run passes its shingle sets in char mode
-        given = stock_flags(seeds, units, cfg, distinct=[np.unique(x) for x in seeds])
+        given = stock_flags(seeds, units, cfg, distinct=distinct)
     assert [g.tolist() for g in got] == [e.tolist() for e in expected] == [g.tolist() for g in given]
+    assert [g.tolist() for g in given_numpy] == [e.tolist() for e in expected]
 
 
 def test_stack_windows_empties_the_list_and_keeps_rows_in_order():

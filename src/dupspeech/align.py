@@ -305,9 +305,17 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         per_unit: dict[int, list[np.ndarray]] = {}
         for s, u in zip(seeds if distinct is None else distinct, units):
             per_unit.setdefault(u, []).append(s)
-        # a speech that is a unit of its own, with its distinct seeds given, needs no sorting
-        uniq = [parts[0] if distinct is not None and len(parts) == 1 else sorted_unique(np.concatenate(parts))
-                for _, parts in sorted(per_unit.items())]
+        if distinct is not None and _jit.enabled():
+            # a speech that is a unit of its own has its distinct seeds already; the families' distinct seeds
+            # come from one compiled call (one sort per family through numpy took 0.056 s at 10 MB)
+            joint = [parts for parts in per_unit.values() if len(parts) > 1]
+            flat, offsets = flatten([a for parts in joint for a in parts])
+            ends = np.cumsum([0] + [len(parts) for parts in joint])
+            uniq = [sorted_unique_many(flat, offsets[ends])[0]] + [p[0] for p in per_unit.values() if len(p) == 1]
+            del flat
+        else:  # a speech that is a unit of its own, with its distinct seeds given, needs no sorting
+            uniq = [parts[0] if distinct is not None and len(parts) == 1 else sorted_unique(np.concatenate(parts))
+                    for _, parts in sorted(per_unit.items())]
         common = frequent(np.concatenate(uniq), config.boilerplate_units, overwrite=True)
     return stock_positions_many(common, seeds)
 
