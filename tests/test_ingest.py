@@ -130,7 +130,6 @@ def test_crlf_kept_and_offsets_index_the_decoded_text(tmp_path: Path) -> None:
         assert doc.lines() == ["第一行标题", "第二行正文，同志们好。", "", "第四行结束。"]
 
 
-
 def _line_starts_by_hand(text: str) -> tuple[int, ...]:
     starts, i = [0], 0
     while i < len(text):
@@ -147,6 +146,7 @@ def _line_starts_by_hand(text: str) -> tuple[int, ...]:
 def test_line_starts_after_every_kind_of_line_break(text: str) -> None:
     # LF, CRLF and lone CR, mixed or not; a final break opens an empty last line
     assert Document("p.txt", text).line_starts == _line_starts_by_hand(text)
+
 
 # --- skipped files -----------------------------------------------------------------------------------------
 

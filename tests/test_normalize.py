@@ -119,7 +119,6 @@ def test_normalize_spans_equals_normalizing_each_span(jit, case, fold_numbers):
     assert got.starts.dtype == got.ends.dtype == np.int32
 
 
-
 @pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
 @settings(max_examples=200, deadline=None)
 @given(st.lists(text_and_spans(), min_size=1, max_size=6), st.lists(st.integers(0, 5), max_size=8),
@@ -141,6 +140,7 @@ def test_normalize_many_names_the_item_with_a_bad_span():
     assert normalize_many([]) == []
     with pytest.raises(ValueError, match=r"len\(text\) = 2, got \[\(1, 3\)\]"):
         normalize_many([("同志们：好", [(0, 5)]), ("讲话", [(1, 3)])])
+
 
 def test_normalize_spans_keeps_runs_inside_their_span():
     text = "某某2024年"
@@ -169,7 +169,8 @@ def test_offsets_beyond_int32_use_int64(jit, monkeypatch):
     monkeypatch.setattr(normalize_module, "_OFFSET32_LIMIT", 8)
     monkeypatch.setenv("DUPSPEECH_JIT", jit)
     text = "今年，XX同志在2024年讲话。"
-    for n in (normalize(text), normalize_spans(text, [(0, 6), (6, 16)]), *normalize_many([(text, [(0, 6), (6, 16)])] * 2)):
+    spans = [(0, 6), (6, 16)]
+    for n in (normalize(text), normalize_spans(text, spans), *normalize_many([(text, spans)] * 2)):
         assert n.starts.dtype == n.ends.dtype == np.int64
         assert n.text == normalize("今年XX同志在2024年讲话").text
     assert normalize("短句").starts.dtype == np.int32

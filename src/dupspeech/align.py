@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
-from .cluster import Ragged, flatten, local_pairs
+from .cluster import Ragged, flatten, local_pairs, pair_arrays
 from .index import code_pairs, frequent, grouped_codes
 from .minhash import window_signatures
 from .shingle import combine, radix_sort_with, sorted_unique, sorted_unique_many, token_hashes
@@ -542,9 +542,7 @@ def align_pairs(
             out.append(align(a, b, config, stock_a=stock[i]) if worth_aligning(a, b, config) else [])
         return out
     found: list[list[Passage]] = [[] for _ in pairs]
-    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
-    rows = aligned_arrays(seeds, stock, pa, pb, config, threads=threads)
+    rows = aligned_arrays(seeds, stock, *pair_arrays(pairs), config, threads=threads)
     for t, x0, x1, y0, y1, sim, st in zip(*(column.tolist() for column in rows)):
         found[t].append(Passage(x0, x1, y0, y1, sim, 1.0 if st else 0.0))
     return found

@@ -21,7 +21,7 @@ from . import parallel
 from . import cluster as cluster_stage
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import CorpusError
-from .cluster import Ragged
+from .cluster import Ragged, pair_arrays
 from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, window_signatures_many
@@ -501,7 +501,7 @@ def find_copies(
     if stock is None:
         stock = align_stage.stock_flags(seeds, unit, acfg)
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
-    state = (speeches, texts, seeds, stock, by_name, dates, ranks or {}, acfg)
+    state = (speeches, texts, by_name, dates, ranks or {}, acfg)
     n = len(speeches)
     if _jit.enabled():
         # the compiled kernel releases the GIL: threads share the seeds, where forked workers would copy them
@@ -523,9 +523,7 @@ def find_copies(
 def _align_chunk(state, pairs: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
     """:func:`_passages` of some candidate pairs (see :func:`find_copies`)."""
     seeds, stock, acfg = state
-    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
-    return _passages(seeds, stock, pa, pb, acfg)
+    return _passages(seeds, stock, *pair_arrays(pairs), acfg)
 
 
 def _passages(seeds: list[np.ndarray], stock: list[np.ndarray], pa: np.ndarray, pb: np.ndarray, acfg: AlignConfig,
@@ -550,7 +548,7 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     A pair whose passages are all boilerplate (stock language, short) gives no copy: the two speeches share only
     stock language. Offsets and line numbers are looked up for all passages at once.
     """
-    speeches, texts, seeds, stock, by_name, dates, ranks, acfg = state
+    speeches, texts, by_name, dates, ranks, acfg = state
     if not len(pi):
         return []
     boiler = is_stock & (np.minimum(a1 - a0, b1 - b0) <= acfg.boilerplate_chars)

@@ -84,6 +84,13 @@ def flatten(arrays: list[np.ndarray], dtype=np.uint64) -> tuple[np.ndarray, np.n
     return flat, offsets
 
 
+def pair_arrays(pairs: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)`` as two ``int64`` arrays, ``pa[t], pb[t] == pairs[t]``."""
+    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+    return pa, pb
+
+
 def local_pairs(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The items the pairs ``(pa[t], pb[t])`` use, sorted, and the pairs numbered by their place among them:
     so only those items need be gathered (see :func:`flatten`)."""
@@ -177,9 +184,7 @@ def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: Cl
     """:func:`verify_pair` for every pair of ``sets`` in ``pairs``; the pairs that pass, in order."""
     if not pairs:
         return []
-    pa = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-    pb = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
-    return verify_arrays(pa, pb, sets, config, threads=threads)
+    return verify_arrays(*pair_arrays(pairs), sets, config, threads=threads)
 
 
 def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: list[np.ndarray], config: ClusterConfig, *,

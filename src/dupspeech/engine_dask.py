@@ -491,7 +491,7 @@ def _align(side_a: tuple, side_b: tuple, off_a: int, off_b: int, same: bool, pai
     speeches = _Lazy(where, lambda w: pickle.loads(w[0].speeches[w[3]]))
     texts = _Lazy(where, lambda w: w[0].texts[w[3]])
     docs = _Unpickled({name: blob for p in parts for name, blob in p[0].docs.items()})
-    state = (speeches, texts, seeds, stock, docs, dates, ranks, cfg.align)
+    state = (speeches, texts, docs, dates, ranks, cfg.align)
     # one call for the whole block (each speech's seeds are indexed once); a copy names its two speeches, and
     # the copies of one pair come out together and in order, so they are put back in global pair order later
     copies = api._copies(state, *api._align_chunk((seeds, stock, cfg.align), [(slot[i], slot[j]) for i, j in pairs]))

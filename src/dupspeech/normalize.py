@@ -216,6 +216,7 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
             pages.append(text)
     per_item = [np.asarray(spans, dtype=np.int64).reshape(-1, 2) for _, spans in items]
     counts = np.fromiter((len(b) for b in per_item), dtype=np.int64, count=len(items))
+    last = np.cumsum(counts)  # item k's spans are bounds[last[k] - counts[k]:last[k]]
     bounds = np.concatenate(per_item) if len(items) > 1 else per_item[0]
     lengths = np.fromiter((len(p) for p in pages), dtype=np.int64, count=len(pages))
     shift = np.zeros(len(pages) + 1, dtype=np.int64)
@@ -226,7 +227,7 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
     a, b = bounds[:, 0], bounds[:, 1]
     bad = (a < 0) | (b < a) | (b > lengths[span_page])
     if bad.any():
-        k = int(np.searchsorted(np.cumsum(counts), np.flatnonzero(bad)[0], side="right"))
+        k = int(np.searchsorted(last, np.flatnonzero(bad)[0], side="right"))
         text, spans = items[k]
         raise ValueError(f"spans must satisfy 0 <= start <= end <= len(text) = {len(text)}, got {spans!r}")
     # Slots: each span's characters, then one _SEP, so one regex pass over all spans keeps runs inside a span.
@@ -244,7 +245,7 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
     folded = chars.tobytes().decode("utf-32-le")
     # item k is the output between the separators of the spans before it and of its own last span
     cut = np.zeros(len(items) + 1, dtype=np.int64)
-    cut[1:] = np.r_[0, marks][np.cumsum(counts)]
+    cut[1:] = np.r_[0, marks][last]
     shifts = np.repeat(shift[which], np.diff(cut)).astype(starts.dtype, copy=False)
     starts -= shifts  # offsets into each item's own text
     ends -= shifts
@@ -252,7 +253,7 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
     need = np.zeros(len(items), dtype=np.int64)
     filled = counts > 0
     if filled.any():
-        first = (np.cumsum(counts) - counts)[filled]  # strictly increasing: each reduction runs to the next
+        first = (last - counts)[filled]  # strictly increasing: each reduction runs to the next
         need[filled] = np.maximum(np.maximum.reduceat(b, first), np.add.reduceat(b - a + 1, first))
     out: list[Normalized] = []
     for k in range(len(items)):
