@@ -266,9 +266,13 @@ def edited_copies(draw_ints, base_len, n_speeches):
 @needs_numba
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 400), st.integers(2, 5), st.floats(0, 0.5),
-       st.sampled_from([CFG, AlignConfig(min_chars=10, gap=5, indel=20, max_occurrences=2, boilerplate_chars=30)]))
-def test_kernel_equals_numpy_path(seed, base_len, n, stock_share, cfg):
+       st.sampled_from([CFG, AlignConfig(min_chars=10, gap=5, indel=20, max_occurrences=2, boilerplate_chars=30)]),
+       st.sampled_from([0, 1, 3]))
+def test_kernel_equals_numpy_path(seed, base_len, n, stock_share, cfg, key_bits):
     seeds = edited_copies(seed, base_len, n)
+    if key_bits:  # the kernel keys seeds by their 16 high bits: make many seeds of a speech share a key
+        low = np.uint64((1 << 48) - 1)
+        seeds = [(s & low) | ((s % np.uint64(key_bits + 1)) << np.uint64(48)) for s in seeds]
     rng = np.random.default_rng(seed + 1)
     stock = [rng.random(len(s)) < stock_share for s in seeds]
     if rng.random() < 0.5:  # stock language in long stretches, as real boilerplate comes

@@ -579,7 +579,7 @@ def aligned_arrays(
     order, usable, distinct, d_off, d_pos, d_rare = sort_within(flat, offsets, flags, c.max_occurrences,
                                                                  threads=threads)
     need = max(1, (c.min_chars - c.k + 1) // 2)
-    key = (distinct >> np.uint64(48)).astype(np.uint16)  # for the kernel's filter before the merge
+    key = (distinct >> np.uint64(48)).astype(np.uint16)  # for the kernel's filter and lookup table
 
     def part(lo: int, hi: int):
         return _align_kernel(
@@ -710,13 +710,19 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
     n_out = 0
     m_x = np.empty(1024, np.int64)
     m_y = np.empty(1024, np.int64)
-    # a filter before the merge: the first speech's distinct seeds, by the 16 high bits of their hashes (``key``),
+    # a filter before the lookup: the first speech's distinct seeds, by the 16 high bits of their hashes (``key``),
     # are marked in a map of 65,536 two-bit entries (present; present and not stock language), set once per run of
-    # pairs with that first speech. The second speech's seeds found there are at least as many as the seeds the
-    # two share (and likewise for those not stock language), so a pair the counts show cannot pass the checks
-    # after the merge is skipped unmerged: most window candidates, which share only stock language
+    # pairs with that first speech. The second speech's seeds found there (its hits) are at least as many as the
+    # seeds the two share (and likewise for those not stock language), so a pair the counts show cannot pass the
+    # checks after the lookup is skipped there: most window candidates, which share only stock language
     marks = np.zeros(2048, np.uint64)
     cur = -1
+    widest = 1
+    for sp in range(len(d_off) - 1):
+        widest = max(widest, d_off[sp + 1] - d_off[sp])
+    hit_q = np.empty(widest, np.int64)  # the second speech's distinct seeds that the filter finds in the map
+    table = np.zeros(65536, np.int32)  # 1 + where the first speech's distinct seeds with each 16-bit key start
+    table_of = -1
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
         if sa != cur:
@@ -730,10 +736,11 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
         for q in range(d_off[sb], d_off[sb + 1]):
             h = np.int64(key[q])
             v = np.int64((marks[h >> 5] >> np.uint64(2 * (h & 31))) & np.uint64(3))
+            hit_q[hits] = q  # kept only when it is a hit (no branch)
             hits += v & 1
             rare_hits += (v >> 1) & np.int64(d_rare[q])
         if hits < need or (hits < boiler_chars - k + 1 and rare_hits < need):
-            continue  # the checks after the merge would skip it too
+            continue  # the checks after the lookup would skip it too
         la, lb = offsets[sa], offsets[sb]
         na, nb = offsets[sa + 1] - la, offsets[sb + 1] - lb
         if na == 0 or nb == 0:
@@ -743,30 +750,33 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
         oa = order[la : la + na]
         ob = order[lb : lb + nb]
         fa = flags[la : la + na]
-        # the seeds both speeches have: one merge of their sorted distinct seeds, without branches (each step
-        # writes its indices and keeps them only when the seeds are equal)
-        x, xe = d_off[sa], d_off[sa + 1]
-        y, ye = d_off[sb], d_off[sb + 1]
-        m_x = _grow(m_x, min(xe - x, ye - y) + 1)
+        # the seeds both speeches have: each hit is looked up among the first speech's distinct seeds, from where
+        # those with its 16 high bits start (``table``, written once per run of pairs with that first speech and
+        # only when one of them gets here; a hit's key is one of that speech's, so entries left from other speeches
+        # are never read); hits whose full hash is not there are the filter's false positives
+        xs, xe = d_off[sa], d_off[sa + 1]
+        if table_of != sa:
+            for q in range(xe - 1, xs - 1, -1):  # the seeds are sorted, so the first of each key is written last
+                table[key[q]] = q - xs + 1
+            table_of = sa
+        m_x = _grow(m_x, hits + 1)
         m_y = _grow(m_y, len(m_x))
         shared = 0
-        while x < xe and y < ye:
-            u = distinct[x]
-            v = distinct[y]
-            m_x[shared] = x
-            m_y[shared] = y
-            shared += u == v
-            x += u <= v
-            y += v <= u
+        not_stock = 0
+        for z in range(hits):
+            y = hit_q[z]
+            u = distinct[y]
+            x = xs + np.int64(table[key[y]]) - 1
+            while x < xe and distinct[x] < u:
+                x += 1
+            if x < xe and distinct[x] == u:
+                m_x[shared] = x
+                m_y[shared] = y
+                shared += 1
+                not_stock += d_rare[x] and d_rare[y]
         # worth_aligning: enough shared seeds that are not stock language, or a long stretch of any
-        if shared < need:
+        if shared < need or (shared < boiler_chars - k + 1 and not_stock < need):
             continue
-        if shared < boiler_chars - k + 1:
-            not_stock = 0
-            for m in range(shared):
-                not_stock += d_rare[m_x[m]] and d_rare[m_y[m]]
-            if not_stock < need:
-                continue
         # the same text: one passage end to end (less any stock language at its ends)
         same = na == nb
         if same:
@@ -909,7 +919,8 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
                         p_a0[n_p], p_a1[n_p], p_b0[n_p], p_b1[n_p] = x0, x1, y0, y1
                         p_sim[n_p], p_st[n_p] = s, seg_st[g]
                         n_p += 1
-            keep = _drop_overlaps_kernel(p_a0[:n_p], p_a1[:n_p], p_b0[:n_p], p_b1[:n_p])
+            keep = _drop_overlaps_kernel(p_a0[:n_p], p_a1[:n_p], p_b0[:n_p], p_b1[:n_p]) if n_p > 1 else \
+                np.arange(n_p)
         size = n_out + len(keep)
         o_pair, o_a0, o_a1, o_b0, o_b1 = _grow(o_pair, size), _grow(o_a0, size), _grow(o_a1, size), \
             _grow(o_b0, size), _grow(o_b1, size)
