@@ -282,22 +282,9 @@ SMALL_SORT = 32
 def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against np.sort
     """Sort ``uint64`` values in place (``buffer``: scratch of the same length), least significant byte first;
     a byte that is the same in every value costs one counting pass and no move."""
-    no_items = np.zeros(0, np.int32)
-    _radix(values, no_items, buffer, no_items, False)
-
-
-@_jit.njit
-def radix_sort_with(values, items, value_buffer, item_buffer):  # pragma: no cover - compiled; tested vs argsort
-    """:func:`radix_sort` of ``values`` that moves ``items`` (``int32``) along with them: stable, so with
-    ``items = arange(n)`` it gives ``np.argsort(values, kind="stable")``."""
-    _radix(values, items, value_buffer, item_buffer, True)
-
-
-@_jit.njit
-def _radix(values, items, value_buffer, item_buffer, with_items):  # pragma: no cover - compiled
     if len(values) < 2:
         return
-    src, dst, isrc, idst = values, value_buffer, items, item_buffer
+    src, dst = values, buffer
     counts = np.zeros(256, np.int64)
     moved = 0
     for shift in range(0, 64, 8):
@@ -306,12 +293,8 @@ def _radix(values, items, value_buffer, item_buffer, with_items):  # pragma: no 
             for i in range(len(src)):
                 d = (src[i] >> sh) & np.uint64(255)
                 dst[counts[d]] = src[i]
-                if with_items:
-                    idst[counts[d]] = isrc[i]
                 counts[d] += 1
-            src, dst, isrc, idst = dst, src, idst, isrc
+            src, dst = dst, src
             moved += 1
     if moved % 2:
         values[:] = src
-        if with_items:
-            items[:] = isrc
