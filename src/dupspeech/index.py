@@ -250,8 +250,10 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     (excluded) of ``r`` rows each; ``max_groups < 0`` means no limit.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
-    The row number takes the low bits of its key, so one plain sort of the keys (faster than an argsort) puts
-    rows of equal hashes together; rows whose remaining hash bits are equal are then compared value by value.
+    The row number takes the low bits of its key, and the keys are sorted on their high bytes only (at least the
+    top four, a hash's high 32 bits), so rows of equal hashes come together; rows with equal sorted bits are then
+    compared value by value. The band's values move with the keys as they are sorted, so those comparisons read
+    neighbouring rows instead of jumping about (they took 0.66 of 1.57 s at 100 MB that way).
     """
     n = sigs.shape[0]
     out = np.empty(1024, np.int64)
@@ -260,16 +262,18 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     while (1 << shift) < n:
         shift += 1
     low = np.uint64((1 << shift) - 1)
-    high = ~low & key_mask
+    first = max(4, (shift + 7) // 8)  # the keys' bytes first..7 are sorted: above the row number's bits
+    high = ~np.uint64((1 << (8 * first)) - 1) & key_mask
     keys = np.empty(n, np.uint64)
     scratch = np.empty(n, np.uint64)
-    idx = np.empty(n, np.int64)
+    counts = np.zeros((8, 256), np.int64)
     taken = np.zeros(n, np.bool_)
     members = np.empty(n, np.int64)
     owner = np.empty(n, np.int64)  # the group of each row, in sorted order
-    # the band's values, copied as they are hashed: the comparisons below then read 16 bytes a row from a small
-    # array instead of jumping about the whole matrix
+    # the band's values, copied as they are hashed (``vals``, by row) and sorted with the keys (into one of the
+    # two buffers): the comparisons below read 16 bytes a row from a small array, in order
     vals = np.empty((n, r), np.uint32)
+    spare = np.empty((n, r), np.uint32)
     for band in range(band_lo, band_hi):
         lo = band * r
         for row in range(n):
@@ -278,11 +282,9 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 vals[row, c - lo] = sigs[row, c]
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = (h & high) | np.uint64(row)
-        radix_sort(keys, scratch)
+        ordered = _sort_keys_with_rows(keys, scratch, vals, spare, first, counts)
         for u in range(n):
-            row = np.int64(keys[u] & low)
-            idx[u] = row
-            owner[u] = groups[row]
+            owner[u] = groups[np.int64(keys[u] & low)]
         s = 0
         while s < n:
             e = s + 1
@@ -300,10 +302,9 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 s = e
                 continue
             uniform = True  # one hash, normally one bucket: every row has the first row's band values
-            lead = idx[s]
             for u in range(s + 1, e):
                 for c in range(r):
-                    if vals[idx[u], c] != vals[lead, c]:
+                    if ordered[u, c] != ordered[s, c]:
                         uniform = False
                         break
                 if not uniform:
@@ -315,28 +316,65 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 continue
             # a hash collision: split the run into its buckets of equal band values
             for u in range(s, e):
-                taken[idx[u]] = False
+                taken[u] = False
             for u in range(s, e):
-                lead = idx[u]
-                if taken[lead]:
+                if taken[u]:
                     continue
                 m = 0
                 for v in range(u, e):
-                    row = idx[v]
-                    if taken[row]:
+                    if taken[v]:
                         continue
                     same = True
                     for c in range(r):
-                        if vals[row, c] != vals[lead, c]:
+                        if ordered[v, c] != ordered[u, c]:
                             same = False
                             break
                     if same:
-                        taken[row] = True
-                        members[m] = groups[row]
+                        taken[v] = True
+                        members[m] = owner[v]
                         m += 1
                 out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
             s = e
     return out[:n_out]
+
+
+@_jit.njit
+def _sort_keys_with_rows(keys, buffer, rows, spare, first, counts):  # pragma: no cover - compiled; tested through the banding kernel
+    """Sort ``keys`` in place on their bytes ``first`` to 7 (a radix sort, stable, all bytes counted in one pass),
+    moving row ``i`` of ``rows`` (``uint32[n, r]``) with key ``i``. Returns the array that holds the moved rows:
+    ``rows`` or ``spare`` (the same shape), whichever the passes ended in."""
+    n = len(keys)
+    if n < 2:
+        return rows
+    counts[:] = 0
+    for i in range(n):
+        v = keys[i]
+        for b in range(first, 8):
+            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
+    src, dst, rsrc, rdst = keys, buffer, rows, spare
+    width = rows.shape[1]
+    moved = 0
+    for b in range(first, 8):
+        sh = np.uint64(8 * b)
+        if counts[b, (src[0] >> sh) & np.uint64(255)] == n:
+            continue  # every key has the same byte here: nothing would move
+        total = 0
+        for d in range(256):
+            c = counts[b, d]
+            counts[b, d] = total
+            total += c
+        for i in range(n):
+            d = (src[i] >> sh) & np.uint64(255)
+            at = counts[b, d]
+            dst[at] = src[i]
+            for c in range(width):
+                rdst[at, c] = rsrc[i, c]
+            counts[b, d] = at + 1
+        src, dst, rsrc, rdst = dst, src, rdst, rsrc
+        moved += 1
+    if moved % 2:
+        keys[:] = src
+    return rsrc
 
 
 @_jit.njit
