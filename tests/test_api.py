@@ -209,8 +209,8 @@ def test_result_types_build_as_their_dataclass_init_does():
 
     from dupspeech import models
 
-    assert len(models.DATACLASS_INIT) == 11
-    for cls, generated in models.DATACLASS_INIT.items():
+    assert len(models._DATACLASS_INIT) == 11
+    for cls, generated in models._DATACLASS_INIT.items():
         assert inspect.signature(cls.__init__) == inspect.signature(generated)
         required = [f for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
         values = [f"v{k}" if f.name not in ("text", "name") else f"line {k}\nnext" for k, f in enumerate(required)]
