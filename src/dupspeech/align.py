@@ -747,11 +747,12 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
     m_x = np.empty(1024, np.int64)
     m_y = np.empty(1024, np.int64)
     # a filter before the lookup: the first speech's distinct seeds, by the 16 high bits of their hashes (``key``),
-    # are marked in a map of 65,536 two-bit entries (present; present and not stock language), set once per run of
-    # pairs with that first speech. The second speech's seeds found there (its hits) are at least as many as the
-    # seeds the two share (and likewise for those not stock language), so a pair the counts show cannot pass the
-    # checks after the lookup is skipped there: most window candidates, which share only stock language
-    marks = np.zeros(2048, np.uint64)
+    # are marked in a map of 65,536 bytes (1: present; 2: present and not stock language), set once per run of
+    # pairs with that first speech and cleared through its keys. The second speech's seeds found there (its hits)
+    # are at least as many as the seeds the two share (and likewise for those not stock language), so a pair the
+    # counts show cannot pass the checks after the lookup is skipped there: most window candidates, which share
+    # only stock language
+    marks = np.zeros(65536, np.uint8)
     cur = -1
     widest = 1
     for sp in range(len(d_off) - 1):
@@ -762,16 +763,16 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
         if sa != cur:
+            if cur >= 0:
+                for q in range(d_off[cur], d_off[cur + 1]):
+                    marks[key[q]] = 0
             cur = sa
-            marks[:] = 0
             for q in range(d_off[sa], d_off[sa + 1]):
-                h = np.int64(key[q])
-                marks[h >> 5] |= np.uint64(1 + 2 * d_rare[q]) << np.uint64(2 * (h & 31))
+                marks[key[q]] |= np.uint8(1 + 2 * d_rare[q])
         hits = 0
         rare_hits = 0
         for q in range(d_off[sb], d_off[sb + 1]):
-            h = np.int64(key[q])
-            v = np.int64((marks[h >> 5] >> np.uint64(2 * (h & 31))) & np.uint64(3))
+            v = np.int64(marks[key[q]])
             hit_q[hits] = q  # kept only when it is a hit (no branch)
             hits += v & 1
             rare_hits += (v >> 1) & np.int64(d_rare[q])
@@ -802,7 +803,7 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
         for z in range(hits):
             y = hit_q[z]
             u = distinct[y]
-            x = xs + np.int64(table[key[y]]) - 1
+            x = xs + max(np.int64(table[key[y]]), 1) - 1  # within the first speech, whatever the map said
             while x < xe and distinct[x] < u:
                 x += 1
             if x < xe and distinct[x] == u:
