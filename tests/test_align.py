@@ -230,25 +230,6 @@ def test_alignment_seeds_are_the_char_shingles():
 needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 
 
-@needs_numba
-@settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.sampled_from([0, 3, 2**40 - 1, 2**64 - 1]),
-       st.integers(0, 3))
-def test_order_by_seed_is_a_stable_argsort(raw, low_mask, top_values):
-    """The kernel sorts by the 16 high bits, then each run of equal high bits by insertion or, when long, by a
-    stable sort: draw seeds whose high bits take few values (long runs), and repeated seeds."""
-    from dupspeech.align import _order_by_seed
-
-    seeds = np.array(raw, dtype=np.uint64)
-    if top_values:
-        seeds = (seeds & np.uint64(low_mask)) | ((seeds % np.uint64(top_values)) << np.uint64(48))
-    m = len(seeds)
-    order, ordered = np.empty(m, np.int32), np.empty(m, np.uint64)
-    _order_by_seed(seeds, order, ordered, np.empty(m, np.int32), np.zeros((2, 256), np.int64))
-    assert np.array_equal(order, np.argsort(seeds, kind="stable"))
-    assert np.array_equal(ordered, np.sort(seeds))
-
-
 def both_paths(seeds, stock, pairs, cfg=CFG):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "1")

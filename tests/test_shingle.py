@@ -124,6 +124,41 @@ def test_radix_sort_sorts_as_numpy_does(raw, dtype, mask):
 
 
 @pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.sampled_from([0, 3, 2**40 - 1, 2**64 - 1]),
+       st.integers(0, 3))
+def test_order_by_value_is_a_stable_argsort(raw, low_mask, top_values):
+    """The kernel sorts by the 16 high bits, then each run of equal high bits by insertion or, when long, by a
+    stable sort: draw values whose high bits take few values (long runs), and repeated values."""
+    from dupspeech.shingle import order_by_value
+
+    seeds = np.array(raw, dtype=np.uint64)
+    if top_values:
+        seeds = (seeds & np.uint64(low_mask)) | ((seeds % np.uint64(top_values)) << np.uint64(48))
+    m = len(seeds)
+    order, ordered = np.empty(m, np.int32), np.empty(m, np.uint64)
+    order_by_value(seeds, order, ordered, np.empty(m, np.int32), np.zeros((2, 256), np.int64))
+    assert np.array_equal(order, np.argsort(seeds, kind="stable"))
+    assert np.array_equal(ordered, np.sort(seeds))
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=60), max_size=6), st.sampled_from([0, 3, 2**64 - 1]))
+def test_sorted_unique_many_is_unique_per_run(runs, top_values):
+    from dupspeech.shingle import sorted_unique_many
+
+    arrays = [np.array(r, dtype=np.uint64) for r in runs]
+    if top_values:  # high bits of few values: long runs for the insertion step, and repeats
+        arrays = [(a & np.uint64(7)) | ((a % np.uint64(top_values)) << np.uint64(48)) for a in arrays]
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([len(a) for a in arrays], out=offsets[1:])
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, np.uint64)
+    out, out_off = sorted_unique_many(flat, offsets)
+    assert [out[out_off[k] : out_off[k + 1]].tolist() for k in range(len(arrays))] == [np.unique(a).tolist() for a in arrays]
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=80), st.integers(0, 80), st.sampled_from([7, 2**63 - 1]))
 def test_sort_prefix_sorts_the_prefix_only(raw, n, mask):

@@ -37,7 +37,7 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import Ragged, flatten, local_pairs, pair_arrays
 from .index import code_pairs, frequent, grouped_codes
 from .minhash import window_signatures
-from .shingle import combine, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import combine, order_by_value, sorted_unique, sorted_unique_many, token_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,7 +643,7 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
         # positions sorted by seed, equal seeds in position order (a stable sort, as SeedIndex.build's)
         srt = values[:m]
         o = items[:m]
-        _order_by_seed(flat[lo:hi], o, srt, item_buffer[:m], counts)
+        order_by_value(flat[lo:hi], o, srt, item_buffer[:m], counts)
         order[lo:hi] = o
         x = 0
         while x < hi - lo:
@@ -664,62 +664,6 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
     # views, not copies: the pages past nd were never written, so they take no memory (and copying them would
     # touch fresh pages: at 100 MB that took longer than the sort)
     return order, usable, distinct[:nd], d_off, d_pos[:nd], d_rare[:nd]
-
-
-SMALL_GROUP = 16
-"""Longest run of seeds with the same 16 high bits that :func:`_order_by_seed` sorts by insertion."""
-
-
-@_jit.njit
-def _order_by_seed(seeds, order, ordered, scratch, counts):  # pragma: no cover - compiled; tested vs argsort
-    """``order`` becomes ``np.argsort(seeds, kind="stable")`` (``int32``) and ``ordered`` the sorted seeds.
-
-    Two passes of a radix sort on the seeds' 16 high bits, then each run of equal high bits (usually one seed:
-    hashes spread over 65,536 keys) put in order by insertion, or by a stable sort when it is long. ``scratch``
-    (``int32``) is as long as ``seeds``, ``counts`` is ``int64[2, 256]``.
-    """
-    m = len(seeds)
-    counts[:] = 0
-    for q in range(m):
-        top = seeds[q] >> np.uint64(48)
-        counts[0, top & np.uint64(255)] += 1
-        counts[1, top >> np.uint64(8)] += 1
-    t0 = 0
-    t1 = 0
-    for d in range(256):
-        c0, c1 = counts[0, d], counts[1, d]
-        counts[0, d], counts[1, d] = t0, t1
-        t0 += c0
-        t1 += c1
-    for q in range(m):
-        d = (seeds[q] >> np.uint64(48)) & np.uint64(255)
-        scratch[counts[0, d]] = q
-        counts[0, d] += 1
-    for q in range(m):
-        i = scratch[q]
-        d = seeds[i] >> np.uint64(56)
-        order[counts[1, d]] = i
-        counts[1, d] += 1
-    for q in range(m):
-        ordered[q] = seeds[order[q]]
-    x = 0
-    while x < m:
-        ex = x + 1
-        while ex < m and (ordered[ex] >> np.uint64(48)) == (ordered[x] >> np.uint64(48)):
-            ex += 1
-        if ex - x > SMALL_GROUP:
-            by = np.argsort(ordered[x:ex], kind="mergesort")
-            ordered[x:ex] = ordered[x:ex][by]
-            order[x:ex] = order[x:ex][by]
-        else:
-            for q in range(x + 1, ex):
-                v, item = ordered[q], order[q]
-                w = q - 1
-                while w >= x and ordered[w] > v:
-                    ordered[w + 1], order[w + 1] = ordered[w], order[w]
-                    w -= 1
-                ordered[w + 1], order[w + 1] = v, item
-        x = ex
 
 
 @_jit.njit
