@@ -124,6 +124,21 @@ def test_radix_sort_sorts_as_numpy_does(raw, dtype, mask):
 
 
 @pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.integers(0, 7), st.sampled_from([3, 2**16 - 1, 2**64 - 1]))
+def test_radix_sort_rows_is_a_stable_sort_on_the_high_bytes_moving_the_rows(raw, first, mask):
+    from dupspeech.shingle import radix_sort_rows
+
+    keys = np.array(raw, dtype=np.uint64) & np.uint64(mask)  # small masks: many equal bytes, and bytes never used
+    rows = np.arange(3 * len(keys), dtype=np.uint32).reshape(-1, 3)
+    sorted_keys = keys.copy()
+    moved = radix_sort_rows(sorted_keys, np.empty_like(keys), rows.copy(), np.empty_like(rows), first,
+                            np.zeros((8, 256), np.int64))
+    order = np.argsort(keys >> np.uint64(8 * first), kind="stable")
+    assert np.array_equal(sorted_keys, keys[order]) and np.array_equal(moved, rows[order])
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=300), st.sampled_from([0, 3, 2**40 - 1, 2**64 - 1]),
        st.integers(0, 3))

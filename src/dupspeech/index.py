@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import _jit
-from .shingle import RADIX_MIN, mix64, radix_sort, sort_prefix, sort_values, sorted_unique
+from .shingle import RADIX_MIN, mix64, radix_sort, radix_sort_rows, sort_prefix, sort_values, sorted_unique
 
 
 class CandidateIndex:
@@ -282,7 +282,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 vals[row, c - lo] = sigs[row, c]
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = (h & high) | np.uint64(row)
-        ordered = _sort_keys_with_rows(keys, scratch, vals, spare, first, counts)
+        ordered = radix_sort_rows(keys, scratch, vals, spare, first, counts)
         for u in range(n):
             owner[u] = groups[np.int64(keys[u] & low)]
         s = 0
@@ -336,45 +336,6 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
             s = e
     return out[:n_out]
-
-
-@_jit.njit
-def _sort_keys_with_rows(keys, buffer, rows, spare, first, counts):  # pragma: no cover - compiled; tested through the banding kernel
-    """Sort ``keys`` in place on their bytes ``first`` to 7 (a radix sort, stable, all bytes counted in one pass),
-    moving row ``i`` of ``rows`` (``uint32[n, r]``) with key ``i``. Returns the array that holds the moved rows:
-    ``rows`` or ``spare`` (the same shape), whichever the passes ended in."""
-    n = len(keys)
-    if n < 2:
-        return rows
-    counts[:] = 0
-    for i in range(n):
-        v = keys[i]
-        for b in range(first, 8):
-            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
-    src, dst, rsrc, rdst = keys, buffer, rows, spare
-    width = rows.shape[1]
-    moved = 0
-    for b in range(first, 8):
-        sh = np.uint64(8 * b)
-        if counts[b, (src[0] >> sh) & np.uint64(255)] == n:
-            continue  # every key has the same byte here: nothing would move
-        total = 0
-        for d in range(256):
-            c = counts[b, d]
-            counts[b, d] = total
-            total += c
-        for i in range(n):
-            d = (src[i] >> sh) & np.uint64(255)
-            at = counts[b, d]
-            dst[at] = src[i]
-            for c in range(width):
-                rdst[at, c] = rsrc[i, c]
-            counts[b, d] = at + 1
-        src, dst, rsrc, rdst = dst, src, rdst, rsrc
-        moved += 1
-    if moved % 2:
-        keys[:] = src
-    return rsrc
 
 
 @_jit.njit

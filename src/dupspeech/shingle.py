@@ -304,23 +304,6 @@ def sort_values(values: np.ndarray) -> np.ndarray:
 
 
 @_jit.njit
-def _byte_offsets(src, sh, counts):  # pragma: no cover - compiled
-    """Where each value goes in one pass of a radix sort on the byte at bit ``sh``: ``counts`` becomes the first
-    slot of each byte value. ``False`` when every value has the same byte there (nothing would move)."""
-    counts[:] = 0
-    for i in range(len(src)):
-        counts[(src[i] >> sh) & np.uint64(255)] += 1
-    if counts[(src[0] >> sh) & np.uint64(255)] == len(src):
-        return False
-    total = 0
-    for d in range(256):
-        c = counts[d]
-        counts[d] = total
-        total += c
-    return True
-
-
-@_jit.njit
 def sort_prefix(values, n):  # pragma: no cover - compiled; tested against np.sort
     """Sort ``values[:n]`` in place: by insertion for a few values (numba's ``sort`` costs about 250 ns a call
     whatever the length, which dominated kernels that sort hundreds of thousands of tiny groups)."""
@@ -342,21 +325,50 @@ SMALL_SORT = 32
 
 @_jit.njit
 def radix_sort(values, buffer):  # pragma: no cover - compiled; tested against np.sort
-    """Sort ``uint64`` values in place (``buffer``: scratch of the same length), least significant byte first;
-    a byte that is the same in every value costs one counting pass and no move."""
+    """Sort ``uint64`` values in place (``buffer``: scratch of the same length): :func:`radix_sort_rows` on all
+    eight bytes, with no rows to move."""
     if len(values) < 2:
         return
-    src, dst = values, buffer
-    counts = np.zeros(256, np.int64)
+    no_rows = np.empty((len(values), 0), np.uint32)
+    radix_sort_rows(values, buffer, no_rows, no_rows, 0, np.zeros((8, 256), np.int64))
+
+
+@_jit.njit
+def radix_sort_rows(keys, buffer, rows, spare, first, counts):  # pragma: no cover - compiled; tested vs np.sort and through banding
+    """Sort ``uint64`` ``keys`` in place on their bytes ``first`` to 7 (least significant first, stable; all bytes
+    counted in one pass, and a byte that is the same in every key moves nothing), moving row ``i`` of ``rows``
+    (``uint32[n, r]``, ``r`` may be 0) with key ``i``. ``buffer`` is scratch as long as ``keys``, ``counts`` is
+    ``int64[8, 256]``. Returns the array that holds the moved rows: ``rows`` or ``spare`` (the same shape),
+    whichever the passes ended in."""
+    n = len(keys)
+    if n < 2:
+        return rows
+    counts[:] = 0
+    for i in range(n):
+        v = keys[i]
+        for b in range(first, 8):
+            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
+    src, dst, rsrc, rdst = keys, buffer, rows, spare
+    width = rows.shape[1]
     moved = 0
-    for shift in range(0, 64, 8):
-        sh = np.uint64(shift)
-        if _byte_offsets(src, sh, counts):
-            for i in range(len(src)):
-                d = (src[i] >> sh) & np.uint64(255)
-                dst[counts[d]] = src[i]
-                counts[d] += 1
-            src, dst = dst, src
-            moved += 1
+    for b in range(first, 8):
+        sh = np.uint64(8 * b)
+        if counts[b, (src[0] >> sh) & np.uint64(255)] == n:
+            continue  # every key has the same byte here: nothing would move
+        total = 0
+        for d in range(256):
+            c = counts[b, d]
+            counts[b, d] = total
+            total += c
+        for i in range(n):
+            d = (src[i] >> sh) & np.uint64(255)
+            at = counts[b, d]
+            dst[at] = src[i]
+            for c in range(width):
+                rdst[at, c] = rsrc[i, c]
+            counts[b, d] = at + 1
+        src, dst, rsrc, rdst = dst, src, rdst, rsrc
+        moved += 1
     if moved % 2:
-        values[:] = src
+        keys[:] = src
+    return rsrc
