@@ -237,7 +237,7 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
     slots = int((b - a).sum()) + len(bounds)
     dtype = _offset_dtype(max(int(shift[-1]), slots) + 1)
     jit = _jit.enabled()
-    chars, pos = (_fold_slots_jit if jit else _fold_slots)(cps, a + shift[span_page], b + shift[span_page], 0,
+    chars, pos = (_fold_slots_jit if jit else _fold_slots)(cps, a + shift[span_page], b + shift[span_page],
                                                            _bmp_table(), dtype, slots)
     pattern = _FAST_RUNS[bool(fold_numbers)]
     runs = np.array([m.span() for m in pattern.finditer(chars.tobytes().decode("utf-32-le"))], dtype=np.int64)
@@ -270,24 +270,21 @@ def _normalize_batch(items: Sequence[tuple[str, Any]], fold_numbers: bool) -> li
 # --- the two steps of normalize_spans around its regex pass: numpy, and the same as numba kernels -------------
 
 
-def _fold_slots(cps, a, b, lo, table, dtype, slots):
+def _fold_slots(cps, a, b, table, dtype, slots):
     """Folded code points of the spans (dropped ones left out), each span followed by ``_SEP``, and the offset
     in the text of each (``-1`` for a separator)."""
     widths = b - a + 1
     slot_end = np.cumsum(widths)
-    local = np.arange(slots, dtype=dtype) - np.repeat((slot_end - widths - a + lo).astype(dtype), widths)
-    raw = cps[local]  # offset into text[lo:] of every slot
+    local = np.arange(slots, dtype=dtype) - np.repeat((slot_end - widths - a).astype(dtype), widths)
+    raw = cps[local]  # offset into the text of every slot
     if raw.max() < 0x10000:  # the usual case: no character beyond the BMP
         mapped = table[raw]
     else:
         mapped = np.where(raw < 0x10000, table[np.minimum(raw, 0xFFFF)], raw)
     mapped[slot_end - 1] = _SEP
-    local[slot_end - 1] = -1 - lo
+    local[slot_end - 1] = -1
     keep = np.flatnonzero(mapped)
-    pos = local[keep]
-    if lo:
-        pos += lo
-    return mapped[keep], pos
+    return mapped[keep], local[keep]
 
 
 def _collapse_runs(chars, pos, runs):
@@ -313,11 +310,11 @@ def _collapse_runs(chars, pos, runs):
 
 
 @_jit.njit
-def _fold_slots_kernel(cps, a, b, lo, table, chars, pos):  # pragma: no cover - compiled
+def _fold_slots_kernel(cps, a, b, table, chars, pos):  # pragma: no cover - compiled
     n = 0
     for k in range(len(a)):
         for p in range(a[k], b[k]):
-            c = cps[p - lo]
+            c = cps[p]
             m = table[c] if c < 0x10000 else c
             if m != 0:
                 chars[n] = m
@@ -329,9 +326,9 @@ def _fold_slots_kernel(cps, a, b, lo, table, chars, pos):  # pragma: no cover - 
     return n
 
 
-def _fold_slots_jit(cps, a, b, lo, table, dtype, slots):
+def _fold_slots_jit(cps, a, b, table, dtype, slots):
     chars, pos = np.empty(slots, dtype=np.uint32), np.empty(slots, dtype=dtype)
-    n = _fold_slots_kernel(cps, a, b, lo, table, chars, pos)
+    n = _fold_slots_kernel(cps, a, b, table, chars, pos)
     return chars[:n], pos[:n]
 
 

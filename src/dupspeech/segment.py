@@ -394,12 +394,11 @@ class _PageSplitter:
             pos = last + 1
         if not paragraphs:
             return None
-        first, last_p = paragraphs[0].span, paragraphs[-1].span
+        last_p = paragraphs[-1].span
         span = Span(self.doc.name, self.begin[head.line], last_p.end, head.line + 1, last_p.end_line)
         # non-space characters (str.split() splits at exactly the characters ``\s`` matches), counted in one go
         text = self.doc.text
         chars = sum(map(len, "".join([text[p.span.start : p.span.end] for p in paragraphs]).split()))
-        del first
         return Speech(f"{self.doc.name}#{k}", span, head.title, head.marker, tuple(paragraphs), chars)
 
 
