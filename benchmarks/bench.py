@@ -85,6 +85,7 @@ TARGETS = {
     "speedup_b": 1.5,
     "bytes_per_speech": 1024.0,
     "align_share": 0.5,
+    "scaling_time_ratio": 2.2,
 }
 
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "bench"
@@ -183,20 +184,24 @@ class StageMemory(dict):
 # ------------------------------------------------------------------------------------------- corpus
 
 
-def corpus_dir(size: int | None, seed: int, cache_dir: Path = DEFAULT_CACHE, *, families: int | None = None) -> Path:
+def corpus_dir(size: int | None, seed: int, cache_dir: Path = DEFAULT_CACHE, *, families: int | None = None,
+               gov_reports: bool = True) -> Path:
     """The cached corpus of about ``size`` bytes (or of ``families`` families) and ``seed``, made on first use.
 
-    The key includes a hash of ``generate.py``, so a changed generator makes a new corpus. A corpus is
-    written to a temporary folder and renamed when complete, so an interrupted run leaves no half corpus.
+    ``gov_reports=False`` synthesises all text (``generate.py --no-gov-reports``): the mix of speeches is then
+    the same at every size, whereas with the reports (the default) the larger corpus has proportionally more
+    synthesised, shorter speeches once the reports are used up. The key includes a hash of ``generate.py``, so
+    a changed generator makes a new corpus. A corpus is written to a temporary folder and renamed when
+    complete, so an interrupted run leaves no half corpus.
     """
     gen_hash = hashlib.sha1((ROOT / "benchmarks" / "generate.py").read_bytes()).hexdigest()[:8]
-    what = f"f{families}" if families else str(size)
+    what = (f"f{families}" if families else str(size)) + ("" if gov_reports else "-builtin")
     out = Path(cache_dir) / f"corpus-{what}-seed{seed}-{gen_hash}"
     if (out / "truth.json").is_file():
         return out
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    generate_corpus(tmp, seed, size=None if families else size, families=families)
+    generate_corpus(tmp, seed, size=None if families else size, families=families, use_gov_reports=gov_reports)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out
@@ -478,7 +483,7 @@ def run_bench(args: argparse.Namespace) -> dict:
     cache = Path(args.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    corpus = corpus_dir(size, args.seed, cache, families=args.families)
+    corpus = corpus_dir(size, args.seed, cache, families=args.families, gov_reports=not args.no_gov_reports)
     gen_seconds = time.perf_counter() - t0
     from dupspeech.config import ClusterConfig, MinHashConfig
 
@@ -495,6 +500,7 @@ def run_bench(args: argparse.Namespace) -> dict:
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_before": os.getloadavg()},
         "corpus": {"dir": str(corpus), "size": size, "families": args.families, "seed": args.seed,
+                   "gov_reports": not args.no_gov_reports,
                    "generate_seconds": gen_seconds},
         "mode": args.mode,
         "provenance": not args.no_provenance,
@@ -520,7 +526,8 @@ def run_bench(args: argparse.Namespace) -> dict:
             timed[key] = {**common, "task": BASELINES[key]}
         if args.scaling:
             big = corpus_dir(2 * size if size else None, args.seed, cache,
-                             families=2 * args.families if args.families else None)
+                             families=2 * args.families if args.families else None,
+                             gov_reports=not args.no_gov_reports)
             report["corpus"]["scaling_dir"] = str(big)
             timed["scaling"] = {**common, "corpus": str(big), "task": "dupspeech",
                                 "provenance": not args.no_provenance, "jobs": jobs}
@@ -612,6 +619,7 @@ def figures(report: dict, corpus: Path) -> dict:
         big = runs["scaling"]
         fig["scaling"] = {
             "chars_ratio": big["chars"] / chars,
+            "speeches_ratio": big["speeches"] / max(dup["speeches"], 1),
             "time_ratio": big["wall"] / dup["wall"],
             "stages": {s: big["stages"][s] / dup["stages"][s] for s in dup["stages"]
                        if s in big["stages"] and dup["stages"][s] > 0},
@@ -638,6 +646,12 @@ def figures(report: dict, corpus: Path) -> dict:
         share = fig["align_share"]
         targets.append(("provenance does not dominate (align < 50 % of the run)", share,
                         share < TARGETS["align_share"], f"{100 * share:.0f} %"))
+    if "scaling" in fig:
+        sc = fig["scaling"]
+        mix = "same mix" if report["corpus"].get("gov_reports") is False else "more synthesised speeches"
+        targets.append((f"2x corpus -> <= {TARGETS['scaling_time_ratio']:g}x time", sc["time_ratio"],
+                        sc["time_ratio"] <= TARGETS["scaling_time_ratio"],
+                        f"{sc['time_ratio']:.2f}x (speeches x{sc['speeches_ratio']:.2f}, {mix})"))
     fig["targets"] = [{"target": t, "value": v, "met": bool(m), "shown": s} for t, v, m, s in targets]
     return fig
 
@@ -656,6 +670,8 @@ def markdown(report: dict) -> str:
     mode = report["mode"]
     c = report["corpus"]
     corpus_asked = f"{c['families']} families asked" if c.get("families") else f"{c['size']:,} bytes asked"
+    if c.get("gov_reports") is False:
+        corpus_asked += ", all text synthesised"
     lines = [
         f"## `{report['command']}` — {report['date']}",
         "",
@@ -787,6 +803,9 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--size", help="approximate corpus size (10MB, 500KB); default 10MB")
     which.add_argument("--families", type=int, help="make the corpus of this many families instead of a size")
     ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    ap.add_argument("--no-gov-reports", action="store_true",
+                    help="synthesise all text (generate.py --no-gov-reports), so the corpus twice the size has the "
+                         "same mix of speeches (with the reports, the default, it has more synthesised ones)")
     ap.add_argument("--mode", choices=("char", "word"), default="char", help="shingle mode (default char)")
     ap.add_argument("--no-provenance", action="store_true", help="run dupspeech without passage alignment only")
     ap.add_argument("--baselines", default="a,b",

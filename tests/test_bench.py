@@ -55,7 +55,8 @@ def test_figures_are_consistent(smoke):
     # dupspeech's own verified pairs are all "found" by itself; the x2 corpus has about twice the characters
     assert fig["rows"]["dupspeech"]["recall_of_verified"] == 1.0
     assert 1.5 < fig["scaling"]["chars_ratio"] < 2.5
-    assert {t["target"].split()[0] for t in fig["targets"]} >= {"char", "peak"}
+    assert {t["target"].split()[0] for t in fig["targets"]} >= {"char", "peak", "2x"}
+    assert 1.5 < fig["scaling"]["speeches_ratio"] < 3
     assert report["date"] and report["machine"]["cores"]
 
 
@@ -76,6 +77,14 @@ def test_corpus_is_cached(smoke, tmp_path):
     _, report = smoke
     corpus = Path(report["corpus"]["dir"])
     assert bench.corpus_dir(report["corpus"]["size"], report["corpus"]["seed"], corpus.parent) == corpus
+
+
+def test_synthesised_corpus_is_cached_apart(tmp_path):
+    mixed = bench.corpus_dir(40_000, 5, tmp_path)
+    synth = bench.corpus_dir(40_000, 5, tmp_path, gov_reports=False)
+    assert synth != mixed and synth.name.startswith("corpus-40000-builtin-seed5-")
+    assert json.loads((synth / "truth.json").read_text(encoding="utf-8"))["text_source"] == "builtin"
+    assert bench.corpus_dir(40_000, 5, tmp_path, gov_reports=False) == synth
 
 
 def test_baselines_agree_on_a_small_input():
