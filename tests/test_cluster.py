@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dupspeech import _jit
-from dupspeech.cluster import Verified, families, overlap, verify_many, verify_pair
+from dupspeech.cluster import Ragged, Verified, families, overlap, verify_many, verify_pair
 from dupspeech.config import ClusterConfig
 
 CFG = ClusterConfig(threshold=0.6, containment=0.8, min_shingles=1)
@@ -119,6 +119,7 @@ def test_verify_many_equals_verify_pair(jit, monkeypatch):
     expected = [v for i, j in pairs if (v := verify_pair(i, j, sets[i], sets[j], cfg)) is not None]
     assert verify_many(pairs, sets, cfg) == expected
     assert verify_many(pairs, sets, cfg, threads=3) == expected
+    assert verify_many(pairs, Ragged.of(sets), cfg, threads=2) == expected  # end to end: read where they are
     assert {v.relation for v in expected} == {"near_duplicate", "containment"}  # both kinds are exercised
 
 

@@ -42,6 +42,26 @@ def test_signature_equals_datasketch(jit, hashes, num_perm, seed):
     assert (many[2] == 0xFFFFFFFF).all()
 
 
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
+@settings(max_examples=30, deadline=None)
+@given(runs=st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=40, unique=True), min_size=1, max_size=8),
+       data=st.data())
+def test_signatures_of_runs_read_in_place_equal_signatures(runs, data):
+    """Signatures of some runs of one array (any of them, in any order, repeated), mixing each hash's low half as
+    they read it, equal the signatures of those sets given one by one (numpy path)."""
+    from dupspeech.cluster import Ragged
+    from dupspeech.minhash import signatures_of_runs
+
+    sets = Ragged.of([np.array(r, dtype=np.uint64) for r in runs])
+    which = data.draw(st.lists(st.integers(0, len(runs) - 1), max_size=10))
+    cfg = MinHashConfig(num_perm=64, seed=9)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "0")
+        expected = signatures([sets[k] for k in which], cfg) if which else np.zeros((0, 64), np.uint32)
+    got = signatures_of_runs(sets.values, sets.bounds, np.array(which, dtype=np.int64), cfg)
+    assert got.dtype == np.uint32 and np.array_equal(got, expected)
+
+
 def test_large_set_crosses_chunks():
     rng = np.random.default_rng(0)
     arr = np.unique(rng.integers(0, 2**63, 10_000, dtype=np.uint64))
@@ -156,6 +176,39 @@ def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups,
     parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask))
              for lo, hi in ((0, 1), (1, b // 2), (b // 2, b))]
     assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(codes))
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), lengths=st.lists(st.integers(0, 90), min_size=1, max_size=12),
+       shape=st.sampled_from([(20, 5), (40, 10), (8, 8)]), threshold=st.sampled_from([0.3, 0.5, 0.8]),
+       max_groups=st.sampled_from([None, 2]), min_hits=st.integers(1, 3), per=st.integers(1, 5),
+       threads=st.integers(1, 3))
+def test_window_codes_from_seeds_equal_the_codes_of_the_stored_signatures(
+        seed, lengths, shape, threshold, max_groups, min_hits, per, threads):
+    """The window LSH computed band by band from the seeds (a few bands' columns at a time, ``per``) gives the
+    codes of :func:`grouped_codes` on the stacked window signatures (the numpy path): runs empty, shorter than a
+    window or of several, seeds drawn from few values so that windows of different runs share buckets."""
+    from dupspeech import index
+    from dupspeech.minhash import window_signatures
+
+    window, stride = shape
+    rng = np.random.default_rng(seed)
+    runs = [rng.integers(0, 12, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) for n in lengths]
+    offsets = np.zeros(len(runs) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in runs], out=offsets[1:])
+    cfg = MinHashConfig(num_perm=32, seed=5)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", "0")
+        sigs = [window_signatures(x, window, stride, cfg) if len(x) else np.zeros((0, 32), np.uint32) for x in runs]
+        groups = np.concatenate([np.full(len(w), k) for k, w in enumerate(sigs)]).astype(np.int64)
+        expected = index.grouped_codes(np.concatenate(sigs), groups, threshold=threshold, span=len(runs),
+                                       max_groups=max_groups, min_hits=min_hits)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index, "BANDS_AT_ONCE", per)
+        got = index.grouped_window_codes(np.concatenate(runs), offsets, window, stride, cfg, threshold=threshold,
+                                         span=len(runs), max_groups=max_groups, min_hits=min_hits, threads=threads)
+    assert got.dtype == np.int64 and np.array_equal(got, expected)
 
 
 @pytest.mark.parametrize("jit", ["1", "0"])

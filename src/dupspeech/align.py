@@ -35,7 +35,7 @@ import numpy as np
 from . import _jit
 from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import Ragged, flatten, local_pairs, pair_arrays
-from .index import code_pairs, frequent, grouped_codes
+from .index import code_pairs, frequent, grouped_codes, grouped_window_codes
 from .minhash import window_signatures
 from .shingle import combine, order_by_value, sorted_unique, sorted_unique_many, token_hashes
 
@@ -422,6 +422,18 @@ def window_codes(
         return np.zeros(0, dtype=np.int64)
     return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span,
                          min_hits=config.window_min_hits, threads=threads)
+
+
+def window_codes_of_seeds(
+    seeds: Ragged, config: AlignConfig, *, seed: int, span: int, max_speeches: int = MAX_BUCKET_SPEECHES,
+    threads: int = 1,
+) -> np.ndarray:
+    """:func:`window_codes` of the window signatures of every speech's seeds (``seeds``, speech ``s`` in
+    ``span``), computed band by band from the seeds instead of stored (compiled kernels only; the same codes)."""
+    return grouped_window_codes(seeds.values, seeds.bounds, config.window, config.stride,
+                                MinHashConfig(num_perm=config.num_perm, seed=seed),
+                                threshold=config.window_threshold, span=span, max_groups=max_speeches,
+                                min_hits=config.window_min_hits, threads=threads)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

@@ -187,17 +187,21 @@ def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: Cl
     return verify_arrays(*pair_arrays(pairs), sets, config, threads=threads)
 
 
-def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: list[np.ndarray], config: ClusterConfig, *,
+def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: Sequence[np.ndarray], config: ClusterConfig, *,
                   threads: int = 1) -> list[Verified]:
     """:func:`verify_many` for the pairs ``(pa[t], pb[t])`` given as arrays (millions of candidates at scale):
     the intersections come from :func:`overlaps`, the verdicts are computed on whole arrays."""
-    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    sizes = np.diff(sets.bounds) if isinstance(sets, Ragged) else \
+        np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     big = np.minimum(sizes[pa], sizes[pb]) >= config.min_shingles
     pa, pb = pa[big], pb[big]
     if len(pa) == 0:
         return []
-    used, la, lb = local_pairs(pa, pb)
-    flat, offsets = flatten([sets[x] for x in used.tolist()])
+    if isinstance(sets, Ragged):  # already end to end: no copy
+        flat, offsets, la, lb = sets.values, sets.bounds, pa, pb
+    else:
+        used, la, lb = local_pairs(pa, pb)
+        flat, offsets = flatten([sets[x] for x in used.tolist()])
     len_a, len_b = sizes[pa], sizes[pb]
     # an intersection below both of these cannot pass (one less than each bound, against rounding), so the
     # merge of a pair may stop as soon as it cannot reach them

@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import _jit
+from .config import MinHashConfig
+from .minhash import permutations, window_band_values, window_rows
 from .shingle import RADIX_MIN, mix64, radix_sort, radix_sort_rows, sort_prefix, sort_values, sorted_unique
 
 
@@ -162,10 +164,44 @@ def grouped_codes(
             _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
             found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
         codes = np.concatenate(found)
+    return _distinct_codes(codes, min_hits)
+
+
+def _distinct_codes(codes: np.ndarray, min_hits: int) -> np.ndarray:
+    """The distinct codes, sorted, of those that occur at least ``min_hits`` times."""
     if min_hits <= 1:
         return sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
     distinct, hits = count_codes(codes)
     return distinct[hits >= min_hits]
+
+
+BANDS_AT_ONCE = 4
+"""Bands whose window values :func:`grouped_window_codes` computes in one pass over the seeds."""
+
+
+def grouped_window_codes(
+    seeds: np.ndarray, offsets: np.ndarray, window: int, stride: int, config: MinHashConfig, *, threshold: float,
+    span: int, max_groups: int | None = None, min_hits: int = 1, threads: int = 1,
+) -> np.ndarray:
+    """:func:`grouped_codes` of the window signatures of the runs ``seeds[offsets[s]:offsets[s + 1]]`` (run ``s``
+    is group ``s``), as :func:`~dupspeech.minhash.window_signatures_many` gives them, with the compiled kernels
+    only: the signatures are not stored (``num_perm`` x 4 bytes per window, 13 bytes per character at the
+    default window stride) but computed band by band from the seeds, which the caller keeps anyway; ``threads``
+    threads take some bands each."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    rows = window_rows(np.diff(offsets), window, stride)
+    if rows[-1] < 2:
+        return np.zeros(0, dtype=np.int64)
+    groups = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(rows))
+    b, r = lsh_params(threshold, config.num_perm)
+    a_perm, b_perm = permutations(config.num_perm, config.seed)
+    limit = max_groups if max_groups is not None else -1
+
+    def bands(lo: int, hi: int) -> np.ndarray:
+        return _window_pairs_kernel(seeds, offsets, rows, stride, window // stride, a_perm, b_perm, groups, span,
+                                    lo, hi, r, BANDS_AT_ONCE, limit, np.uint64(_ALL_BITS))
+
+    return _distinct_codes(np.concatenate(_jit.in_threads(bands, b, threads)), min_hits)
 
 
 def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:
@@ -250,30 +286,12 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     (excluded) of ``r`` rows each; ``max_groups < 0`` means no limit.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
-    The row number takes the low bits of its key, and the keys are sorted on their high bytes only (at least the
-    top four, a hash's high 32 bits), so rows of equal hashes come together; rows with equal sorted bits are then
-    compared value by value. The band's values move with the keys as they are sorted, so those comparisons read
-    neighbouring rows instead of jumping about (they took 0.66 of 1.57 s at 100 MB that way).
+    Each band's values are copied row by row (``vals``) as they are hashed; :func:`_band_codes` does the rest.
     """
     n = sigs.shape[0]
+    keys, scratch, counts, taken, members, owner, vals, spare, first, high, low = _band_buffers(n, r, key_mask)
     out = np.empty(1024, np.int64)
     n_out = 0
-    shift = 0
-    while (1 << shift) < n:
-        shift += 1
-    low = np.uint64((1 << shift) - 1)
-    first = max(4, (shift + 7) // 8)  # the keys' bytes first..7 are sorted: above the row number's bits
-    high = ~np.uint64((1 << (8 * first)) - 1) & key_mask
-    keys = np.empty(n, np.uint64)
-    scratch = np.empty(n, np.uint64)
-    counts = np.zeros((8, 256), np.int64)
-    taken = np.zeros(n, np.bool_)
-    members = np.empty(n, np.int64)
-    owner = np.empty(n, np.int64)  # the group of each row, in sorted order
-    # the band's values, copied as they are hashed (``vals``, by row) and sorted with the keys (into one of the
-    # two buffers): the comparisons below read 16 bytes a row from a small array, in order
-    vals = np.empty((n, r), np.uint32)
-    spare = np.empty((n, r), np.uint32)
     for band in range(band_lo, band_hi):
         lo = band * r
         for row in range(n):
@@ -282,60 +300,129 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
                 vals[row, c - lo] = sigs[row, c]
                 h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
             keys[row] = (h & high) | np.uint64(row)
-        ordered = radix_sort_rows(keys, scratch, vals, spare, first, counts)
-        for u in range(n):
-            owner[u] = groups[np.int64(keys[u] & low)]
-        s = 0
-        while s < n:
-            e = s + 1
-            while e < n and (keys[e] & high) == (keys[s] & high):
-                e += 1
-            if e - s < 2:
-                s = e
-                continue
-            one_group = True  # most runs are overlapping windows of one speech: no pair, whatever the values
-            for u in range(s + 1, e):
-                if owner[u] != owner[s]:
-                    one_group = False
-                    break
-            if one_group:
-                s = e
-                continue
-            uniform = True  # one hash, normally one bucket: every row has the first row's band values
-            for u in range(s + 1, e):
-                for c in range(r):
-                    if ordered[u, c] != ordered[s, c]:
-                        uniform = False
-                        break
-                if not uniform:
-                    break
-            if uniform:
-                members[: e - s] = owner[s:e]
-                out, n_out = _emit_pairs(members, e - s, span, max_groups, out, n_out)
-                s = e
-                continue
-            # a hash collision: split the run into its buckets of equal band values
-            for u in range(s, e):
-                taken[u] = False
-            for u in range(s, e):
-                if taken[u]:
-                    continue
-                m = 0
-                for v in range(u, e):
-                    if taken[v]:
-                        continue
-                    same = True
-                    for c in range(r):
-                        if ordered[v, c] != ordered[u, c]:
-                            same = False
-                            break
-                    if same:
-                        taken[v] = True
-                        members[m] = owner[v]
-                        m += 1
-                out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
-            s = e
+        out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
+                                 groups, span, r, max_groups, out, n_out)
     return out[:n_out]
+
+
+@_jit.njit
+def _window_pairs_kernel(seeds, offsets, rows, stride, q, a, b, groups, span, band_lo, band_hi, r, per, max_groups,
+                         key_mask):  # pragma: no cover - compiled; tested against _grouped_pairs_kernel
+    """:func:`_grouped_pairs_kernel` of the window signatures :func:`~dupspeech.minhash.window_signatures_many`
+    would give for the runs ``seeds[offsets[s]:offsets[s + 1]]`` (rows ``rows[s]`` to ``rows[s + 1]``, of group
+    ``groups[row]``) and permutations ``a``, ``b``, without that matrix: the columns of ``per`` bands at a time
+    are computed from the seeds when they come (:func:`~dupspeech.minhash.window_band_values`), the same values;
+    ``per`` bands of 4 rows make 16 permutations, which the compiled loops take as two or four vectors."""
+    n = len(groups)
+    keys, scratch, counts, taken, members, owner, vals, spare, first, high, low = _band_buffers(n, r, key_mask)
+    longest = 0
+    for s in range(len(offsets) - 1):
+        longest = max(longest, (offsets[s + 1] - offsets[s] + stride - 1) // stride)
+    wide = np.empty(n * per * r, np.uint32)  # flat, so that the matrices cut from them are C-contiguous
+    scratch_blocks = np.empty(longest * per * r, np.uint32)
+    out = np.empty(1024, np.int64)
+    n_out = 0
+    for first_band in range(band_lo, band_hi, per):
+        last = min(first_band + per, band_hi)
+        c0, width = first_band * r, (last - first_band) * r
+        cols = wide[: n * width].reshape((n, width))
+        window_band_values(seeds, offsets, rows, stride, q, a[c0 : c0 + width], b[c0 : c0 + width],
+                           scratch_blocks[: longest * width].reshape((longest, width)), cols)
+        for band in range(first_band, last):
+            lo = (band - first_band) * r
+            for row in range(n):
+                h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
+                for c in range(lo, lo + r):
+                    vals[row, c - lo] = cols[row, c]
+                    h = mix64((h ^ np.uint64(cols[row, c])) * np.uint64(0x9E3779B97F4A7C15))
+                keys[row] = (h & high) | np.uint64(row)
+            out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
+                                     groups, span, r, max_groups, out, n_out)
+    return out[:n_out]
+
+
+@_jit.njit
+def _band_buffers(n, r, key_mask):  # pragma: no cover - compiled
+    """Scratch arrays for banding ``n`` rows of ``r`` values, and the bits of a key: the row number takes its
+    low bits (``low``), the hash the others (``high``, at least the top four bytes, ``first`` to 7)."""
+    shift = 0
+    while (1 << shift) < n:
+        shift += 1
+    low = np.uint64((1 << shift) - 1)
+    first = max(4, (shift + 7) // 8)  # the keys' bytes first..7 are sorted: above the row number's bits
+    high = ~np.uint64((1 << (8 * first)) - 1) & key_mask
+    # the band's values (``vals``, by row) move with the keys as they are sorted (into one of the two buffers)
+    return (np.empty(n, np.uint64), np.empty(n, np.uint64), np.zeros((8, 256), np.int64), np.zeros(n, np.bool_),
+            np.empty(n, np.int64), np.empty(n, np.int64), np.empty((n, r), np.uint32), np.empty((n, r), np.uint32),
+            first, high, low)
+
+
+@_jit.njit
+def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low, groups, span, r,
+                max_groups, out, n_out):  # pragma: no cover - compiled; tested through both banding kernels
+    """One band: ``keys[row]`` (its band hash's ``high`` bits and the row number) and ``vals[row]`` (its band
+    values) given, append to ``out`` the codes of the pairs of groups whose rows share the band values.
+
+    The keys are sorted on their high bytes only, so rows of equal hashes come together; rows with equal sorted
+    bits are then compared value by value. The band's values move with the keys as they are sorted, so those
+    comparisons read neighbouring rows instead of jumping about (they took 0.66 of 1.57 s at 100 MB that way).
+    Returns ``out`` (grown when full) and its new length.
+    """
+    n = len(keys)
+    ordered = radix_sort_rows(keys, scratch, vals, spare, first, counts)
+    for u in range(n):
+        owner[u] = groups[np.int64(keys[u] & low)]
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and (keys[e] & high) == (keys[s] & high):
+            e += 1
+        if e - s < 2:
+            s = e
+            continue
+        one_group = True  # most runs are overlapping windows of one speech: no pair, whatever the values
+        for u in range(s + 1, e):
+            if owner[u] != owner[s]:
+                one_group = False
+                break
+        if one_group:
+            s = e
+            continue
+        uniform = True  # one hash, normally one bucket: every row has the first row's band values
+        for u in range(s + 1, e):
+            for c in range(r):
+                if ordered[u, c] != ordered[s, c]:
+                    uniform = False
+                    break
+            if not uniform:
+                break
+        if uniform:
+            members[: e - s] = owner[s:e]
+            out, n_out = _emit_pairs(members, e - s, span, max_groups, out, n_out)
+            s = e
+            continue
+        # a hash collision: split the run into its buckets of equal band values
+        for u in range(s, e):
+            taken[u] = False
+        for u in range(s, e):
+            if taken[u]:
+                continue
+            m = 0
+            for v in range(u, e):
+                if taken[v]:
+                    continue
+                same = True
+                for c in range(r):
+                    if ordered[v, c] != ordered[u, c]:
+                        same = False
+                        break
+                if same:
+                    taken[v] = True
+                    members[m] = owner[v]
+                    m += 1
+            out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
+        s = e
+    return out, n_out
 
 
 @_jit.njit

@@ -31,11 +31,16 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser of ``uint32`` values (an array, or one value when compiled)."""
     h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
+    h = np.uint32(h * np.uint32(0x85EBCA6B))  # the casts keep compiled scalars at 32 bits
     h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
+    h = np.uint32(h * np.uint32(0xC2B2AE35))
     return h ^ (h >> np.uint32(16))
+
+
+_fmix32_one = _jit.njit(_fmix32)
+"""The same for kernels that read 64-bit hashes and mix each low half as they go."""
 
 
 def _low32(hashes: np.ndarray) -> np.ndarray:
@@ -66,6 +71,29 @@ def signatures(sets: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
     out = np.empty((len(sets), config.num_perm), dtype=np.uint32)
     for i, s in enumerate(sets):
         out[i] = signature(s, config)
+    return out
+
+
+def signatures_of_runs(values: np.ndarray, bounds: np.ndarray, which: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """:func:`signatures` of the sets ``values[bounds[k]:bounds[k + 1]]`` for ``k`` in ``which``, from the
+    64-bit hashes where they are (compiled kernels only): no copy of the sets."""
+    a, b = permutations(config.num_perm, config.seed)
+    return _sign_runs_kernel(values, np.asarray(bounds, dtype=np.int64), np.asarray(which, dtype=np.int64), a, b)
+
+
+@_jit.njit
+def _sign_runs_kernel(values, bounds, which, a, b):  # pragma: no cover - compiled; tested against signatures()
+    """:func:`_sign_kernel` of the runs ``which`` of 64-bit hashes, each low half pre-mixed as it is read."""
+    num_perm = len(a)
+    out = np.full((len(which), num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for t in range(len(which)):
+        row = out[t]
+        for i in range(bounds[which[t]], bounds[which[t] + 1]):
+            h = _fmix32_one(np.uint32(values[i] & np.uint64(0xFFFFFFFF)))
+            for p in range(num_perm):
+                v = np.uint32(a[p] * h + b[p])
+                if v < row[p]:
+                    row[p] = v
     return out
 
 
@@ -151,16 +179,57 @@ def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int,
     offsets of each run's rows."""
     a, b = permutations(config.num_perm, config.seed)
     offsets = np.asarray(offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
-    counts = np.where(lengths <= window, np.minimum(lengths, 1), -(-(lengths - window) // stride) + 1)
-    rows = np.zeros(len(offsets), dtype=np.int64)
-    np.cumsum(counts, out=rows[1:])
+    rows = window_rows(np.diff(offsets), window, stride)
     if out is None:
         out = np.empty((rows[-1], config.num_perm), dtype=np.uint32)
     elif out.shape != (rows[-1], config.num_perm):
         raise ValueError(f"out has shape {out.shape}, the windows need {(int(rows[-1]), config.num_perm)}")
     _window_many_kernel(_low32(hashes), offsets, rows, stride, window // stride, a, b, out)
     return out, rows
+
+
+def window_rows(lengths: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Offsets of each run's window rows (``int64[len(lengths) + 1]``), for runs of ``lengths`` positions: a
+    run shorter than ``window`` has one window (none when empty)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    counts = np.where(lengths <= window, np.minimum(lengths, 1), -(-(lengths - window) // stride) + 1)
+    rows = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=rows[1:])
+    return rows
+
+
+@_jit.njit
+def window_band_values(seeds, offsets, rows, stride, q, a, b, blocks, vals):  # pragma: no cover - compiled
+    """The window signatures :func:`window_signatures_many` gives for the runs ``seeds[offsets[s]:offsets[s + 1]]``
+    (64-bit seeds; the low half pre-mixed, as :func:`_low32`) for the permutations ``a``, ``b`` only (a slice
+    of all), written to ``vals`` (``uint32[n_rows, len(a)]``); ``blocks`` is scratch of at least
+    ``(longest run / stride, len(a))``. The same minima per block of ``stride`` positions, then over ``q``
+    blocks per window, as :func:`_window_kernel`."""
+    width = len(a)
+    for s in range(len(offsets) - 1):
+        row0 = rows[s]
+        n_windows = rows[s + 1] - row0
+        if n_windows == 0:
+            continue
+        lo, hi = offsets[s], offsets[s + 1]
+        n_blocks = (hi - lo + stride - 1) // stride
+        for blk in range(n_blocks):
+            row = blocks[blk]
+            row[:] = np.uint32(0xFFFFFFFF)
+            for i in range(lo + blk * stride, min(lo + (blk + 1) * stride, hi)):
+                h = _fmix32_one(np.uint32(seeds[i] & np.uint64(0xFFFFFFFF)))
+                for c in range(width):  # vectorised, as in _sign_kernel
+                    v = np.uint32(a[c] * h + b[c])
+                    if v < row[c]:
+                        row[c] = v
+        for w in range(n_windows):
+            out = vals[row0 + w]
+            out[:] = np.uint32(0xFFFFFFFF)
+            for t in range(min(q, n_blocks - w)):
+                row = blocks[w + t]
+                for c in range(width):
+                    if row[c] < out[c]:
+                        out[c] = row[c]
 
 
 @_jit.njit
