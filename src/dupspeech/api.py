@@ -24,11 +24,12 @@ from .errors import CorpusError
 from .cluster import Ragged, pair_arrays
 from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
-from .minhash import signatures, window_signatures_many
+from .minhash import signatures, signatures_of_runs, window_rows, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
 from .normalize import Normalized, normalize_many, normalize_spans
 from .segment import split_page
-from .shingle import combine_into, resolve_tokenizer, shingles, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import (combine_into, compact_runs, resolve_tokenizer, shingles, sorted_unique, sorted_unique_into,
+                      token_hashes)
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -114,6 +115,10 @@ def speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
     """:func:`speech_text` of every speech (``by_name`` gives each speech's page), in batches of many speeches
     (:func:`~dupspeech.normalize.normalize_many`): about 3 times faster."""
     return normalize_many([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
+
+
+def _take(texts: Sequence[Normalized], which: Sequence[int]) -> list[Normalized]:
+    return [texts[k] for k in which]
 
 
 def _body_spans(speech: Speech) -> list[tuple[int, int]]:
@@ -258,14 +263,14 @@ def _match(
     passes what it stored), so nothing is shingled again.
     """
     by_name = {d.name: d for d in docs}
-    texts: list[Normalized] = []
+    texts: Sequence[Normalized] = []
     sets: list[np.ndarray] = []
     seeds: list[np.ndarray] = []
     window_sigs: list[np.ndarray] = []
-    stacked: tuple[np.ndarray, np.ndarray] | None = None
+    bulk = prepared is None and _jit.enabled()
     with _stage(timings, "shingle"):
-        if prepared is None and _jit.enabled():
-            texts, sets, seeds, stacked = _prepare_bulk(speeches, by_name, cfg, threads=jobs)
+        if bulk:
+            texts, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
             parts = [prepared] if prepared is not None else parallel.fork_map(
@@ -282,10 +287,13 @@ def _match(
     # passage windows find pairs that share long passages (truncated copies, borrowed paragraphs), whatever
     # their Jaccard similarity; they are verified like the LSH candidates, and aligned for provenance
     with _stage(timings, "windows"):
-        matrix, groups = stacked or align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
-        stacked = None
-        window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches), threads=jobs)
-        del matrix, groups
+        if bulk:  # computed from the seeds band by band, not stored
+            window_codes = align_stage.window_codes_of_seeds(seeds, cfg.align, seed=cfg.minhash.seed,  # type: ignore[arg-type]
+                                                             span=len(speeches), threads=jobs)
+        else:
+            matrix, groups = align_stage.stack_windows(window_sigs)  # empties window_sigs as it copies
+            window_codes = align_stage.window_codes(matrix, groups, cfg.align, span=len(speeches), threads=jobs)
+            del matrix, groups
     if progress:
         progress("windows", len(speeches), len(speeches))
     verified = find_pairs(sets, cfg, extra=window_codes, progress=progress, timings=timings, jobs=jobs)
@@ -368,8 +376,8 @@ BATCH_CHARS = 1 << 21
 
 
 def _prepare_bulk(
-    speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1
-) -> tuple[list[Normalized], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1, windows: bool = True,
+) -> tuple[list[Normalized], Sequence[np.ndarray], Ragged, tuple[np.ndarray, np.ndarray] | None]:
     """What :func:`_prepare_chunk` gives for every speech, from compiled kernels over the characters of
     batches of speeches (about :data:`BATCH_CHARS` characters each, so the temporary arrays stay small whatever
     the corpus); ``threads`` threads take a part of the batches each.
@@ -383,7 +391,8 @@ def _prepare_bulk(
         and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`: all of them in one array, which stock
         language and alignment take without a copy), and the window signatures of all speeches as
         :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of
-        each row.
+        each row; ``None`` with ``windows=False``, for :func:`~dupspeech.align.window_codes_of_seeds`, which
+        computes them from the seeds band by band instead of keeping 13 bytes per character until then.
     """
     fold = cfg.shingle.fold_numbers
     acfg = cfg.align
@@ -397,15 +406,12 @@ def _prepare_bulk(
     char_cfg = ShingleConfig(mode="char", seed=cfg.shingle.seed)
     # rows of each speech's windows, known from its length: the threads write their rows of one matrix
     n_seeds = np.maximum(lengths - acfg.k + 1, 0)
-    n_windows = np.where(n_seeds <= acfg.window, np.minimum(n_seeds, 1),
-                         -(-(n_seeds - acfg.window) // acfg.stride) + 1)
-    rows = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(n_windows, out=rows[1:])
+    rows = window_rows(n_seeds, acfg.window, acfg.stride)
     # every speech's seeds in one array (the batches write their parts): alignment then takes it as it is
     seed_off = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(n_seeds, out=seed_off[1:])
     all_seeds = np.empty(seed_off[-1], dtype=np.uint64)
-    matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32)
+    matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32) if windows else None
     wcfg = MinHashConfig(num_perm=acfg.num_perm, seed=cfg.minhash.seed)
 
     from_seeds = sets_are_seeds(cfg)
@@ -414,33 +420,38 @@ def _prepare_bulk(
         chunks = parallel.chunked(range(len(texts)), 4 * threads)
         for found in parallel.fork_map(_shingle_chunk, chunks, state=(texts, cfg.shingle), jobs=threads):
             words.extend(found)
+    # the shingle sets (the distinct seeds) in one array too: each speech's written at the start of its room
+    # (its seeds, or one shingle for a speech shorter than k), then moved end to end
+    room = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(n_seeds, 1), out=room[1:])
+    all_sets = np.empty(room[-1] if from_seeds else 0, dtype=np.uint64)
+    set_sizes = np.zeros(len(texts), dtype=np.int64)
 
-    def batch(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+    def batch(lo: int, hi: int) -> None:
         chars = token_hashes("".join(t.text for t in texts[lo:hi]), char_cfg)
         seeds, s_off = all_seeds[seed_off[lo] : seed_off[hi]], seed_off[lo : hi + 1] - seed_off[lo]
         combine_into(chars, offsets[lo : hi + 1] - offsets[lo], acfg.k, s_off, seeds)
         del chars
         if from_seeds:
-            sets, u_off = sorted_unique_many(seeds, s_off)
-        else:  # made by the workers above
-            sets, u_off = seeds[:0], np.zeros(hi - lo + 1, dtype=np.int64)
-        window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg, out=matrix[rows[lo] : rows[hi]])
-        return seeds, s_off, sets, u_off
+            set_sizes[lo:hi] = sorted_unique_into(seeds, s_off, all_sets, room[lo:hi])
+        if matrix is not None:
+            window_signatures_many(seeds, s_off, acfg.window, acfg.stride, wcfg, out=matrix[rows[lo] : rows[hi]])
 
-    def part(first: int, stop: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:  # batches first..stop-1
-        return [(int(batches[b]), batch(int(batches[b]), int(batches[b + 1]))) for b in range(first, stop)]
+    def part(first: int, stop: int) -> None:  # batches first..stop-1
+        for b in range(first, stop):
+            batch(int(batches[b]), int(batches[b + 1]))
 
-    sets_out: list[np.ndarray] = words
-    for done in _jit.in_threads(part, len(batches) - 1, threads):
-        for lo, (seeds, s_off, sets, u_off) in done:
-            for x in range(len(s_off) - 1):
-                if from_seeds:
-                    shingle_set = sets[u_off[x] : u_off[x + 1]]
-                    if not len(shingle_set):  # shorter than k: one shingle of what there is, as _prepare_chunk
-                        shingle_set = shingles(texts[lo + x].text, cfg.shingle)
-                    sets_out.append(shingle_set)
-    return texts, sets_out, Ragged(all_seeds, seed_off), (matrix, np.repeat(np.arange(len(texts), dtype=np.int64),
-                                                                         n_windows))
+    _jit.in_threads(part, len(batches) - 1, threads)
+    sets: Sequence[np.ndarray] = words
+    if from_seeds:
+        for x in np.flatnonzero(n_seeds == 0).tolist():  # shorter than k: one shingle of what there is
+            one = shingles(texts[x].text, cfg.shingle)[:1]  # (k-grams of fewer than k characters: at most one)
+            all_sets[room[x] : room[x] + len(one)] = one
+            set_sizes[x] = len(one)
+        bounds = compact_runs(all_sets, room[:-1], set_sizes)
+        sets = Ragged(all_sets[: bounds[-1]], bounds)
+    stacked = None if matrix is None else (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(rows)))
+    return texts, sets, Ragged(all_seeds, seed_off), stacked
 
 
 def _shingle_chunk(state, chunk) -> list[np.ndarray]:
@@ -478,7 +489,7 @@ def _speech_dates(
 
 def find_copies(
     speeches: list[Speech],
-    texts: list[Normalized],
+    texts: Sequence[Normalized],
     seeds: list[np.ndarray],
     by_name: dict[str, Document],
     dropped: list[Dropped],
@@ -556,8 +567,9 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     only_boiler = np.logical_and.reduceat(boiler, firsts)
     keep = ~np.repeat(only_boiler, np.diff(np.r_[firsts, len(pi)]))
     pi, pj, boiler, similarity = pi[keep], pj[keep], boiler[keep], similarity[keep]
-    where_a = _locations(speeches, texts, by_name, pi, a0[keep], a1[keep])
-    where_b = _locations(speeches, texts, by_name, pj, b0[keep], b1[keep])
+    # both sides in one lookup: each speech's text is taken once
+    where = _locations(speeches, texts, by_name, np.r_[pi, pj], np.r_[a0[keep], b0[keep]], np.r_[a1[keep], b1[keep]])
+    where_a, where_b = where[: len(pi)], where[len(pi) :]
     copies: list[Copy] = []
     last = None
     for i, j, loc_a, loc_b, sim, is_boiler in zip(pi.tolist(), pj.tolist(), where_a, where_b, similarity.tolist(),
@@ -575,7 +587,7 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     return copies
 
 
-def _locations(speeches: list[Speech], texts: list[Normalized], by_name: dict[str, Document], who: np.ndarray,
+def _locations(speeches: list[Speech], texts: Sequence[Normalized], by_name: dict[str, Document], who: np.ndarray,
                x0: np.ndarray, x1: np.ndarray) -> list[Location]:
     """The :class:`Location` of normalised ``[x0[t], x1[t])`` of speech ``who[t]``, for every ``t``: original
     offsets from the speeches' offset maps, and line numbers from their pages' line starts, each in one go."""
@@ -585,10 +597,10 @@ def _locations(speeches: list[Speech], texts: list[Normalized], by_name: dict[st
     cuts = np.searchsorted(local[by_speech], np.arange(len(used) + 1))
     starts = np.empty(len(who), dtype=np.int64)
     ends = np.empty(len(who), dtype=np.int64)
-    for u, k in enumerate(used.tolist()):
+    for u, text in enumerate(_take(texts, used.tolist())):
         rows = by_speech[cuts[u] : cuts[u + 1]]
-        starts[rows] = texts[k].starts[x0[rows]]
-        ends[rows] = texts[k].ends[x1[rows] - 1]
+        starts[rows] = text.starts[x0[rows]]
+        ends[rows] = text.ends[x1[rows] - 1]
     # every page's line starts in one array, each page's shifted by the lengths of the pages before it (an offset
     # is below its page's length, so below every later page's line starts)
     names = sorted({speeches[k].file for k in used.tolist()})
@@ -610,7 +622,7 @@ def _locations(speeches: list[Speech], texts: list[Normalized], by_name: dict[st
 
 
 def find_pairs(
-    sets: list[np.ndarray],
+    sets: Sequence[np.ndarray],
     cfg: Settings,
     *,
     extra: set[tuple[int, int]] | np.ndarray = frozenset(),  # type: ignore[assignment]
@@ -625,7 +637,10 @@ def find_pairs(
         return []
     n = len(sets)
     with _stage(timings, "minhash"):
-        sigs = signatures([sets[k] for k in keys], cfg.minhash)
+        if isinstance(sets, Ragged) and _jit.enabled():  # where they are, with no copy
+            sigs = signatures_of_runs(sets.values, sets.bounds, np.asarray(keys, dtype=np.int64), cfg.minhash)
+        else:
+            sigs = signatures([sets[k] for k in keys], cfg.minhash)
     if progress:
         progress("minhash", len(keys), len(keys))
     out: list[cluster_stage.Verified] = []
