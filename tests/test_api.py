@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -193,12 +194,29 @@ def test_copy_locations_looked_up_in_one_go_agree_with_the_documents():
     x0 = np.array([rng.integers(0, len(texts[w]) - 1) for w in who])
     x1 = np.array([rng.integers(a + 1, len(texts[w]) + 1) for a, w in zip(x0, who)])
     got = api._locations(speeches, texts, by_name, who, x0, x1)
+    # the texts made again when asked for (as a run does) give the same locations
+    assert api._locations(speeches, api.SpeechTexts(speeches, by_name), by_name, who, x0, x1) == got
     for loc, w, a, b in zip(got, who.tolist(), x0.tolist(), x1.tolist()):
         doc = by_name[speeches[w].file]
         start, end = texts[w].original_range(a, b)
         assert (loc.speech, loc.start_line, loc.end_line, loc.start_char, loc.end_char) == (
             speeches[w].id, doc.line_of(start), doc.line_of(end - 1), start, end)
     assert {speeches[w].file for w in who.tolist()} == set(pages) and len({loc.start_line for loc in got}) > 5
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_speech_texts_made_again_are_the_texts_of_the_speeches(fold):
+    from dupspeech.api import SpeechTexts, read_and_split, speech_text
+
+    pages = {"a.txt": f"【篇1】在全县会议上的讲话\n{TEMPLATE.format(place='全县')}\n【篇2】2024年总结\n{OTHER}"}
+    _, docs, speeches, _ = read_and_split(pages)
+    by_name = {d.name: d for d in docs}
+    again = SpeechTexts(speeches, by_name, fold_numbers=fold)
+    want = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
+    assert len(again) == len(speeches) == 2
+    for got, text in zip([again[1], again[0]] + again.take([1, 0]), want[::-1] * 2):
+        assert got.text == text.text and got.starts.tolist() == text.starts.tolist()
+        assert got.ends.tolist() == text.ends.tolist()
 
 
 def test_result_types_build_as_their_dataclass_init_does():
@@ -228,3 +246,26 @@ def test_result_types_build_as_their_dataclass_init_does():
             cls(*values, unknown=1)
     page = models.Document("a.txt", "x\ny\n")
     assert page.line_starts == (0, 2, 4)  # __post_init__ ran
+
+
+def test_freed_memory_goes_back_to_the_system():
+    """What many arrays of a few KiB free stays with glibc's heap (it counts in the next stage's peak) until
+    release_freed_memory gives it back. Only where the C library can (glibc), and where RSS can be read."""
+    import numpy as np
+
+    from dupspeech import api
+
+    status = "/proc/self/status"
+    if api._malloc_trim() is None or not os.path.exists(status):
+        pytest.skip("no malloc_trim or no /proc here (not glibc Linux)")
+
+    def rss_mib() -> int:
+        with open(status) as f:
+            return next(int(line.split()[1]) >> 10 for line in f if line.startswith("VmRSS"))
+
+    arrays = [np.ones(8192) for _ in range(3200)]  # 64 KiB each, from the heap: 200 MiB
+    kept = arrays[::50]  # a few still in use hold the heap's top, so it cannot simply shrink
+    del arrays
+    before = rss_mib()
+    api.release_freed_memory()
+    assert before - rss_mib() > 100 and len(kept) == 64

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gc
+from functools import lru_cache
 import os
 import time
 from contextlib import contextmanager
@@ -117,8 +118,28 @@ def speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
     return normalize_many([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
 
 
+class SpeechTexts(Sequence):
+    """The normalised texts of some speeches, made when asked for instead of kept: :func:`speech_texts` gives
+    the same ones again. A run needs them only for the offsets of the passages it found, at its end, so it keeps
+    none through the stages between (a normalised character and its offsets take 10 bytes: 340 MiB at
+    100 MB). :meth:`take` normalises many at once."""
+
+    def __init__(self, speeches: Sequence[Speech], by_name: Mapping[str, Document], *, fold_numbers: bool = True):
+        self.speeches, self.by_name, self.fold_numbers = speeches, by_name, fold_numbers
+
+    def __len__(self) -> int:
+        return len(self.speeches)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return self.take([k])[0]
+
+    def take(self, which: Sequence[int]) -> list[Normalized]:
+        """The texts of the speeches ``which``, in that order."""
+        return speech_texts([self.speeches[k] for k in which], self.by_name, fold_numbers=self.fold_numbers)
+
+
 def _take(texts: Sequence[Normalized], which: Sequence[int]) -> list[Normalized]:
-    return [texts[k] for k in which]
+    return texts.take(which) if isinstance(texts, SpeechTexts) else [texts[k] for k in which]
 
 
 def _body_spans(speech: Speech) -> list[tuple[int, int]]:
@@ -220,6 +241,27 @@ def cluster(
                           ranks=ranks, progress=progress, timings=timings, jobs=parallel.available_jobs(jobs))
 
 
+def release_freed_memory() -> None:
+    """Give the memory freed so far back to the system where the C library keeps it (glibc's ``malloc_trim``;
+    nothing elsewhere). Arrays of a few MiB come from the heap, and glibc keeps what they free for later
+    allocations, which the next stage's large arrays (mapped afresh) never reuse: so what one stage frees would
+    still count in the peak of the next. Dask's workers do the same for their "unmanaged memory"."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
 GC_THRESHOLD = (50_000, 20, 100)
 """Garbage-collector thresholds during a run (Python's defaults are 700, 10, 10)."""
 
@@ -270,7 +312,10 @@ def _match(
     bulk = prepared is None and _jit.enabled()
     with _stage(timings, "shingle"):
         if bulk:
-            texts, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
+            _, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
+            # made again for the passages' offsets at the end (the same texts), not kept through the run
+            texts = SpeechTexts(speeches, by_name, fold_numbers=cfg.shingle.fold_numbers)
+            release_freed_memory()
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
             parts = [prepared] if prepared is not None else parallel.fork_map(
@@ -312,6 +357,7 @@ def _match(
             stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=[
                 st if len(sd) else empty for st, sd in zip(sets, seeds)] if sets_are_seeds(cfg) else None)
     del sets  # alignment works on the seeds
+    release_freed_memory()
     ids = [s.id for s in speeches]
     pairs = tuple(
         Pair(ids[v.i], ids[v.j], v.jaccard, v.containment_i_in_j, v.containment_j_in_i, v.relation)  # type: ignore[arg-type]
@@ -567,7 +613,7 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     only_boiler = np.logical_and.reduceat(boiler, firsts)
     keep = ~np.repeat(only_boiler, np.diff(np.r_[firsts, len(pi)]))
     pi, pj, boiler, similarity = pi[keep], pj[keep], boiler[keep], similarity[keep]
-    # both sides in one lookup: each speech's text is taken once
+    # both sides in one lookup: each speech's text is taken (or made again, see SpeechTexts) once
     where = _locations(speeches, texts, by_name, np.r_[pi, pj], np.r_[a0[keep], b0[keep]], np.r_[a1[keep], b1[keep]])
     where_a, where_b = where[: len(pi)], where[len(pi) :]
     copies: list[Copy] = []
