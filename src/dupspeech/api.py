@@ -245,10 +245,19 @@ def release_freed_memory() -> None:
     """Give the memory freed so far back to the system where the C library keeps it (glibc's ``malloc_trim``;
     nothing elsewhere). Arrays of a few MiB come from the heap, and glibc keeps what they free for later
     allocations, which the next stage's large arrays (mapped afresh) never reuse: so what one stage frees would
-    still count in the peak of the next. Dask's workers do the same for their "unmanaged memory"."""
+    still count in the peak of the next. Dask's workers do the same for their "unmanaged memory".
+
+    Not where the environment asks glibc to keep freed memory (``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_``
+    or their ``GLIBC_TUNABLES``, as docs/scale.md shows for one large run): that choice is the user's."""
     trim = _malloc_trim()
-    if trim is not None:
+    if trim is not None and not _keeps_freed_memory(os.environ):
         trim(0)
+
+
+def _keeps_freed_memory(env: Mapping[str, str]) -> bool:
+    tunables = env.get("GLIBC_TUNABLES", "")
+    return any(name in env for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")) or any(
+        name in tunables for name in ("glibc.malloc.trim_threshold", "glibc.malloc.top_pad"))
 
 
 @lru_cache(maxsize=1)
