@@ -172,7 +172,7 @@ def test_a_run_makes_the_garbage_collector_run_less_often_and_restores_it(monkey
         gc.set_threshold(*before)
 
 
-def test_copy_locations_looked_up_in_one_go_agree_with_the_documents():
+def test_copy_locations_looked_up_in_one_go_agree_with_the_documents(monkeypatch):
     """``api._locations`` (all passages at once over every page's line starts) gives what ``Document.line_of`` and
     ``Normalized.original_range`` give one by one, on pages with LF, CRLF and lone CR line ends, a page ending with
     a line break (its last line start is its length) and one without."""
@@ -194,8 +194,10 @@ def test_copy_locations_looked_up_in_one_go_agree_with_the_documents():
     x0 = np.array([rng.integers(0, len(texts[w]) - 1) for w in who])
     x1 = np.array([rng.integers(a + 1, len(texts[w]) + 1) for a, w in zip(x0, who)])
     got = api._locations(speeches, texts, by_name, who, x0, x1)
-    # the texts made again when asked for (as a run does) give the same locations
-    assert api._locations(speeches, api.SpeechTexts(speeches, by_name), by_name, who, x0, x1) == got
+    # the texts made again when asked for (as a run does) give the same locations, made a few at a time or all
+    for at_once in (3, 1000):
+        monkeypatch.setattr(api, "TEXTS_AT_ONCE", at_once)
+        assert api._locations(speeches, api.SpeechTexts(speeches, by_name), by_name, who, x0, x1) == got
     for loc, w, a, b in zip(got, who.tolist(), x0.tolist(), x1.tolist()):
         doc = by_name[speeches[w].file]
         start, end = texts[w].original_range(a, b)
