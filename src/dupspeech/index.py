@@ -296,13 +296,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     out = np.empty(1024, np.int64)
     n_out = 0
     for band in range(band_lo, band_hi):
-        lo = band * r
-        for row in range(n):
-            h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
-            for c in range(lo, lo + r):
-                vals[row, c - lo] = sigs[row, c]
-                h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
-            keys[row] = (h & high) | np.uint64(row)
+        _hash_band(sigs, band * r, band, r, vals, keys, high)
         out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
                                  groups, span, r, max_groups, out, n_out)
     return out[:n_out]
@@ -332,16 +326,22 @@ def _window_pairs_kernel(seeds, offsets, rows, stride, q, a, b, groups, span, ba
         window_band_values(seeds, offsets, rows, stride, q, a[c0 : c0 + width], b[c0 : c0 + width],
                            scratch_blocks[: longest * width].reshape((longest, width)), cols)
         for band in range(first_band, last):
-            lo = (band - first_band) * r
-            for row in range(n):
-                h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
-                for c in range(lo, lo + r):
-                    vals[row, c - lo] = cols[row, c]
-                    h = mix64((h ^ np.uint64(cols[row, c])) * np.uint64(0x9E3779B97F4A7C15))
-                keys[row] = (h & high) | np.uint64(row)
+            _hash_band(cols, (band - first_band) * r, band, r, vals, keys, high)
             out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
                                      groups, span, r, max_groups, out, n_out)
     return out[:n_out]
+
+
+@_jit.njit
+def _hash_band(sigs, lo, band, r, vals, keys, high):  # pragma: no cover - compiled; tested through both banding kernels
+    """Band ``band`` of every row from the columns ``lo`` to ``lo + r`` of ``sigs``: its values copied to ``vals``,
+    its hash's ``high`` bits with the row number in ``keys``."""
+    for row in range(sigs.shape[0]):
+        h = np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15)
+        for c in range(lo, lo + r):
+            vals[row, c - lo] = sigs[row, c]
+            h = mix64((h ^ np.uint64(sigs[row, c])) * np.uint64(0x9E3779B97F4A7C15))
+        keys[row] = (h & high) | np.uint64(row)
 
 
 @_jit.njit
