@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import gc
-from functools import lru_cache
 import os
 import time
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Union
 
 import numpy as np

@@ -118,11 +118,14 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
     if n == 0:
         return np.zeros((0, config.num_perm), dtype=np.uint32)
     a, b = permutations(config.num_perm, config.seed)
-    h32 = _low32(hashes)
     q = window // stride
     n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
     if _jit.enabled():
-        return _window_kernel(h32, stride, q, n_windows, a, b)
+        out = np.empty((n_windows, config.num_perm), dtype=np.uint32)
+        _window_values(hashes, np.array([0, n], dtype=np.int64), np.array([0, n_windows], dtype=np.int64), stride,
+                       q, a, b, out)
+        return out
+    h32 = _low32(hashes)
     block_starts = np.arange(0, n, stride)
     blocks = np.empty((len(block_starts), config.num_perm), dtype=np.uint32)
     for lo in range(0, len(block_starts), _CHUNK // max(1, stride)):
@@ -155,23 +158,6 @@ def _sign_kernel(h32, offsets, a, b):  # pragma: no cover - compiled; tested aga
     return out
 
 
-@_jit.njit
-def _window_kernel(h32, stride, q, n_windows, a, b):  # pragma: no cover - compiled; tested against numpy
-    """:func:`window_signatures`: minima per block of ``stride`` positions, then over ``q`` blocks per window."""
-    n = len(h32)
-    n_blocks = (n + stride - 1) // stride
-    offsets = np.minimum(np.arange(n_blocks + 1) * stride, n).astype(np.int64)
-    blocks = _sign_kernel(h32, offsets, a, b)
-    out = np.full((n_windows, len(a)), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    for w in range(n_windows):
-        for t in range(q):
-            if w + t < n_blocks:
-                for p in range(len(a)):
-                    if blocks[w + t, p] < out[w, p]:
-                        out[w, p] = blocks[w + t, p]
-    return out
-
-
 def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int, stride: int,
                            config: MinHashConfig, *, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`window_signatures` of each run ``hashes[offsets[s]:offsets[s + 1]]`` (compiled kernels only): the
@@ -184,8 +170,17 @@ def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int,
         out = np.empty((rows[-1], config.num_perm), dtype=np.uint32)
     elif out.shape != (rows[-1], config.num_perm):
         raise ValueError(f"out has shape {out.shape}, the windows need {(int(rows[-1]), config.num_perm)}")
-    _window_many_kernel(_low32(hashes), offsets, rows, stride, window // stride, a, b, out)
+    _window_values(hashes, offsets, rows, stride, window // stride, a, b, out)
     return out, rows
+
+
+def _window_values(hashes, offsets: np.ndarray, rows: np.ndarray, stride: int, q: int, a: np.ndarray, b: np.ndarray,
+                   out: np.ndarray) -> None:
+    """:func:`window_band_values` with its scratch: every permutation ``a``, ``b`` of the runs' windows, into
+    ``out``."""
+    longest = int(((np.diff(offsets) + stride - 1) // stride).max(initial=0))
+    window_band_values(np.asarray(hashes, dtype=np.uint64), offsets, rows, stride, q, a, b,
+                       np.empty((longest, len(a)), dtype=np.uint32), out)
 
 
 def window_rows(lengths: np.ndarray, window: int, stride: int) -> np.ndarray:
@@ -204,7 +199,7 @@ def window_band_values(seeds, offsets, rows, stride, q, a, b, blocks, vals):  # 
     (64-bit seeds; the low half pre-mixed, as :func:`_low32`) for the permutations ``a``, ``b`` only (a slice
     of all), written to ``vals`` (``uint32[n_rows, len(a)]``); ``blocks`` is scratch of at least
     ``(longest run / stride, len(a))``. The same minima per block of ``stride`` positions, then over ``q``
-    blocks per window, as :func:`_window_kernel`."""
+    blocks per window, as the numpy path of :func:`window_signatures`."""
     width = len(a)
     for s in range(len(offsets) - 1):
         row0 = rows[s]
@@ -230,11 +225,3 @@ def window_band_values(seeds, offsets, rows, stride, q, a, b, blocks, vals):  # 
                 for c in range(width):
                     if row[c] < out[c]:
                         out[c] = row[c]
-
-
-@_jit.njit
-def _window_many_kernel(h32, offsets, rows, stride, q, a, b, out):  # pragma: no cover - compiled; tested vs numpy
-    for s in range(len(offsets) - 1):
-        if rows[s + 1] > rows[s]:
-            out[rows[s] : rows[s + 1]] = _window_kernel(h32[offsets[s] : offsets[s + 1]], stride, q,
-                                                        rows[s + 1] - rows[s], a, b)
