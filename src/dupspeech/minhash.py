@@ -51,9 +51,10 @@ def _low32(hashes: np.ndarray) -> np.ndarray:
 def signature(hashes: np.ndarray, config: MinHashConfig) -> np.ndarray:
     """MinHash signature (``uint32[num_perm]``) of one set of 64-bit shingle hashes."""
     a, b = permutations(config.num_perm, config.seed)
-    h32 = _low32(hashes)
     if _jit.enabled():
-        return _sign_kernel(h32, np.array([0, len(h32)], dtype=np.int64), a, b)[0]
+        return _sign_runs_kernel(np.asarray(hashes, dtype=np.uint64), np.array([0, len(hashes)], dtype=np.int64),
+                                 np.zeros(1, dtype=np.int64), a, b)[0]
+    h32 = _low32(hashes)
     sig = np.full(config.num_perm, _EMPTY, dtype=np.uint32)
     for start in range(0, len(h32), _CHUNK):
         block = h32[start : start + _CHUNK, None]
@@ -67,7 +68,8 @@ def signatures(sets: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
         a, b = permutations(config.num_perm, config.seed)
         offsets = np.zeros(len(sets) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in sets], out=offsets[1:])
-        return _sign_kernel(_low32(np.concatenate([np.asarray(x, dtype=np.uint64) for x in sets])), offsets, a, b)
+        return _sign_runs_kernel(np.concatenate([np.asarray(x, dtype=np.uint64) for x in sets]), offsets,
+                                 np.arange(len(sets), dtype=np.int64), a, b)
     out = np.empty((len(sets), config.num_perm), dtype=np.uint32)
     for i, s in enumerate(sets):
         out[i] = signature(s, config)
@@ -82,8 +84,11 @@ def signatures_of_runs(values: np.ndarray, bounds: np.ndarray, which: np.ndarray
 
 
 @_jit.njit
-def _sign_runs_kernel(values, bounds, which, a, b):  # pragma: no cover - compiled; tested against signatures()
-    """:func:`_sign_kernel` of the runs ``which`` of 64-bit hashes, each low half pre-mixed as it is read."""
+def _sign_runs_kernel(values, bounds, which, a, b):  # pragma: no cover - compiled; tested against the numpy path
+    """Signatures of the sets ``values[bounds[k]:bounds[k + 1]]`` for ``k`` in ``which``, one row each: each 64-bit
+    hash's low half is mixed as it is read (as :func:`_low32`), and the inner loop over permutations is what LLVM
+    vectorises (uint32 multiply, add and minimum across lanes). Mixing as it reads is faster than mixing all
+    first: 0.031-0.036 against 0.039-0.045 s for the 10 MB corpus's shingle sets."""
     num_perm = len(a)
     out = np.full((len(which), num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     for t in range(len(which)):
@@ -138,23 +143,6 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
     out = padded[:n_windows].copy()
     for t in range(1, q):
         np.minimum(out, padded[t : t + n_windows], out=out)
-    return out
-
-
-@_jit.njit
-def _sign_kernel(h32, offsets, a, b):  # pragma: no cover - compiled; tested against the numpy path
-    """Signatures of the sets ``h32[offsets[s]:offsets[s + 1]]``: the inner loop over permutations is what
-    LLVM vectorises (uint32 multiply, add and minimum across lanes)."""
-    num_perm = len(a)
-    out = np.full((len(offsets) - 1, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    for s in range(len(offsets) - 1):
-        row = out[s]
-        for i in range(offsets[s], offsets[s + 1]):
-            h = h32[i]
-            for p in range(num_perm):
-                v = np.uint32(a[p] * h + b[p])
-                if v < row[p]:
-                    row[p] = v
     return out
 
 
@@ -213,7 +201,7 @@ def window_band_values(seeds, offsets, rows, stride, q, a, b, blocks, vals):  # 
             row[:] = np.uint32(0xFFFFFFFF)
             for i in range(lo + blk * stride, min(lo + (blk + 1) * stride, hi)):
                 h = _fmix32_one(np.uint32(seeds[i] & np.uint64(0xFFFFFFFF)))
-                for c in range(width):  # vectorised, as in _sign_kernel
+                for c in range(width):  # vectorised, as in _sign_runs_kernel
                     v = np.uint32(a[c] * h + b[c])
                     if v < row[c]:
                         row[c] = v
