@@ -289,6 +289,25 @@ def test_every_chrome_and_footer_match_holds_a_prefilter_word(data, kind_pattern
         assert segment._FOOTER_WORDS_RE.search(line)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data(), st.sampled_from([segment._HEADING, segment._DATE_LINE]))
+def test_every_heading_and_date_line_starts_with_a_head_first_char(data, pattern):
+    # lines that start with another character skip both expressions (segment._line_kinds)
+    line = data.draw(st.from_regex(pattern))
+    assert pattern.match(line)
+    assert line[:1] in segment._HEAD_FIRST
+
+
+@pytest.mark.parametrize("line", ["一、总体要求", "（三）主要任务", "3. 加强领导", "二是强化责任", "第二条 本办法",
+                                  "首先，统一思想", "最后、", "⑤ 落实", "2024年5月8日", "二〇二四年", "１２．要求",
+                                  "一年来，我们做了很多工作。", "第一次会议上", "今天的会议", "（完）"])
+def test_line_kinds_agree_with_the_expressions(line):
+    heading, date, closes = segment._line_kinds([line, ""])
+    assert heading == [segment._is_heading(line), False]
+    assert date == [bool(segment._DATE_LINE.match(line)), False]
+    assert closes == [segment._ends_sentence(line), True]
+
+
 def test_indent_chars_are_what_backslash_s_matches():
     space = re.compile(r"\s")
     for cp in range(0x110000):

@@ -180,6 +180,23 @@ def _is_heading(core: str) -> bool:
     return len(core) <= 60 and bool(_HEADING.match(core)) and not _SENTENCE_PUNCT.search(core[:-1])
 
 
+# Every heading (``_HEADING``) and date line (``_DATE_LINE``) starts with one of these characters (tests check the
+# set against both patterns): lines that start otherwise, most of them, need neither regular expression.
+_HEAD_FIRST = frozenset("0123456789０１２３４５６７８９一二三四五六七八九十百零〇两（(第首其再最①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳")
+
+
+def _line_kinds(cores: list[str]) -> tuple[list[bool], list[bool], list[bool]]:
+    """For every line: whether it is a heading (:func:`_is_heading`), a date line (``_DATE_LINE``), and whether it
+    ends a sentence (:func:`_ends_sentence`); computed once per page, each pass uses them."""
+    heading = [False] * len(cores)
+    date = [False] * len(cores)
+    for i, core in enumerate(cores):
+        if core[:1] in _HEAD_FIRST:
+            heading[i] = _is_heading(core)
+            date[i] = _DATE_LINE.match(core) is not None
+    return heading, date, [_ends_sentence(core) for core in cores]
+
+
 def _marker(core: str, max_title: int) -> tuple[str, str] | None:
     """``(marker, title)`` when the line is a speech marker line."""
     if len(core) > max_title + 16 or ("篇" not in core and "范文" not in core):
@@ -196,12 +213,13 @@ def _marker(core: str, max_title: int) -> tuple[str, str] | None:
     return None
 
 
-def _looks_like_title(core: str, max_title: int) -> bool:
+def _looks_like_title(core: str, max_title: int, heading: bool | None = None) -> bool:
+    """Whether the line is a bare speech title; ``heading`` is :func:`_is_heading` of it when already known."""
     return (
         4 <= len(core) <= max_title
+        and "，" not in core  # the cheap tests first: most lines fail them
         and not _SENTENCE_PUNCT.search(core)
-        and not _is_heading(core)
-        and "，" not in core
+        and not (_is_heading(core) if heading is None else heading)
         and bool(_GENRE.search(core))
     )
 
@@ -229,6 +247,7 @@ class _PageSplitter:
         self.doc = doc
         self.cfg = config
         self.begin, self.end, self.core = _lines(doc)
+        self.heading, self.date, self.closes = _line_kinds(self.core)
         self.chrome = _CHROME_RE
         self.extra_chrome = _compile(config.extra_chrome) if config.extra_chrome else None
         self.dropped: list[Dropped] = []
@@ -329,10 +348,11 @@ class _PageSplitter:
         max_title = self.cfg.max_title_chars
         heads: list[_Head] = []
         prev_closed = True  # the previous live line ended a paragraph (or there is none)
+        heading, date, closes = self.heading, self.date, self.closes
         for pos, i in enumerate(live):
             core = lines[i]
             found = _marker(core, max_title)
-            title_like = found is None and _looks_like_title(core, max_title)  # once per line, used twice
+            title_like = found is None and _looks_like_title(core, max_title, heading[i])  # once per line, used twice
             if found is not None:
                 marker, title = found
                 heads.append(_Head(i, marker, title, [i] if title else []))
@@ -346,13 +366,7 @@ class _PageSplitter:
                         last.title = last.title or core
                     else:
                         heads.append(_Head(i, None, core, [i]))
-            prev_closed = (
-                found is not None
-                or title_like
-                or _ends_sentence(core)
-                or _is_heading(core)
-                or bool(_DATE_LINE.match(core))
-            )
+            prev_closed = found is not None or title_like or closes[i] or heading[i] or date[i]
         return heads
 
     def _only_titles_between(self, head: _Head, i: int, live: list[int]) -> bool:
@@ -360,37 +374,36 @@ class _PageSplitter:
         return all(j in head.title_lines or j == head.line for j in between)
 
     def _speech(self, k: int, head: _Head, body: list[int]) -> Speech | None:
-        lines = self.core
+        lines, heading, date, closes = self.core, self.heading, self.date, self.closes
         if not body:
             return None
+        name, begin, end = self.doc.name, self.begin, self.end  # self._span, inline: one call per paragraph
         paragraphs: list[Paragraph] = []
         titled = set(head.title_lines) | ({head.line} if head.marker or head.title else set())
         pos = 0
         while pos < len(body):
             i = body[pos]
+            if i in titled or heading[i] or date[i]:
+                paragraphs.append(Paragraph(Span(name, begin[i], end[i], i + 1, i + 1),
+                                            "title" if i in titled else "heading"))
+                pos += 1
+                continue
             core = lines[i]
-            if i in titled:
-                paragraphs.append(Paragraph(self._span(i, i), "title"))
-                pos += 1
-                continue
-            if _is_heading(core) or _DATE_LINE.match(core):
-                paragraphs.append(Paragraph(self._span(i, i), "heading"))
-                pos += 1
-                continue
             last = pos
-            open_ = not _ends_sentence(core)
+            open_ = not closes[i]
             if open_ and len(core) < 25 and not _JOIN_STOPPER.search(core):
                 nxt = lines[body[pos + 1]] if pos + 1 < len(body) else ""
                 open_ = bool(nxt) and (bool(_LEADS_CONTINUATION.match(nxt)) or core[-1:].isdigit())
             while open_ and last + 1 < len(body):
-                nxt_core = lines[body[last + 1]]
-                if _is_heading(nxt_core) or body[last + 1] in titled:
+                j = body[last + 1]
+                if heading[j] or j in titled:
                     break
-                if any(j in self.drop_reason for j in range(body[last] + 1, body[last + 1])):
+                if j > body[last] + 1 and any(x in self.drop_reason for x in range(body[last] + 1, j)):
                     break  # never join a sentence across a dropped line
                 last += 1
-                open_ = not _ends_sentence(nxt_core)
-            paragraphs.append(Paragraph(self._span(i, body[last]), "body"))
+                open_ = not closes[j]
+            j = body[last]
+            paragraphs.append(Paragraph(Span(name, begin[i], end[j], i + 1, j + 1), "body"))
             pos = last + 1
         if not paragraphs:
             return None
