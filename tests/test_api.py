@@ -172,7 +172,7 @@ def test_a_run_makes_the_garbage_collector_run_less_often_and_restores_it(monkey
         gc.set_threshold(*before)
 
 
-def test_copy_locations_looked_up_in_one_go_agree_with_the_documents(monkeypatch):
+def test_copy_locations_looked_up_in_one_go_agree_with_the_documents():
     """``api._locations`` (all passages at once over every page's line starts) gives what ``Document.line_of`` and
     ``Normalized.original_range`` give one by one, on pages with LF, CRLF and lone CR line ends, a page ending with
     a line break (its last line start is its length) and one without."""
@@ -180,6 +180,7 @@ def test_copy_locations_looked_up_in_one_go_agree_with_the_documents(monkeypatch
 
     from dupspeech import api
     from dupspeech.api import read_and_split, speech_text
+    from dupspeech.normalize import OffsetMaps
 
     pages = {
         "crlf.txt": f"【篇1】在全县会议上的讲话\r\n{TEMPLATE.format(place='全县')}".replace("\n", "\r\n"),
@@ -194,31 +195,15 @@ def test_copy_locations_looked_up_in_one_go_agree_with_the_documents(monkeypatch
     x0 = np.array([rng.integers(0, len(texts[w]) - 1) for w in who])
     x1 = np.array([rng.integers(a + 1, len(texts[w]) + 1) for a, w in zip(x0, who)])
     got = api._locations(speeches, texts, by_name, who, x0, x1)
-    # the texts made again when asked for (as a run does) give the same locations, made a few at a time or all
-    for at_once in (3, 1000):
-        monkeypatch.setattr(api, "TEXTS_AT_ONCE", at_once)
-        assert api._locations(speeches, api.SpeechTexts(speeches, by_name), by_name, who, x0, x1) == got
+    # only the texts' offset maps (as a run keeps them) give the same locations, read in chunks of any size
+    for chunk in (1, 50, 1 << 20):
+        assert api._locations(speeches, OffsetMaps.of(texts, chunk=chunk), by_name, who, x0, x1) == got
     for loc, w, a, b in zip(got, who.tolist(), x0.tolist(), x1.tolist()):
         doc = by_name[speeches[w].file]
         start, end = texts[w].original_range(a, b)
         assert (loc.speech, loc.start_line, loc.end_line, loc.start_char, loc.end_char) == (
             speeches[w].id, doc.line_of(start), doc.line_of(end - 1), start, end)
     assert {speeches[w].file for w in who.tolist()} == set(pages) and len({loc.start_line for loc in got}) > 5
-
-
-@pytest.mark.parametrize("fold", [True, False])
-def test_speech_texts_made_again_are_the_texts_of_the_speeches(fold):
-    from dupspeech.api import SpeechTexts, read_and_split, speech_text
-
-    pages = {"a.txt": f"【篇1】在全县会议上的讲话\n{TEMPLATE.format(place='全县')}\n【篇2】2024年总结\n{OTHER}"}
-    _, docs, speeches, _ = read_and_split(pages)
-    by_name = {d.name: d for d in docs}
-    again = SpeechTexts(speeches, by_name, fold_numbers=fold)
-    want = [speech_text(by_name[s.file], s, fold_numbers=fold) for s in speeches]
-    assert len(again) == len(speeches) == 2
-    for got, text in zip([again[1], again[0]] + again.take([1, 0]), want[::-1] * 2):
-        assert got.text == text.text and got.starts.tolist() == text.starts.tolist()
-        assert got.ends.tolist() == text.ends.tolist()
 
 
 def test_result_types_build_as_their_dataclass_init_does():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from dupspeech import _jit
 from dupspeech import normalize as normalize_module
-from dupspeech.normalize import PLACEHOLDER, concat, normalize, normalize_many, normalize_spans
+from dupspeech.normalize import PLACEHOLDER, OffsetMaps, concat, normalize, normalize_many, normalize_spans
 
 needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 
@@ -134,6 +134,31 @@ def test_normalize_many_equals_normalizing_each_item(jit, cases, repeats, batch_
     for n, (text, spans) in zip(got, items):
         assert same(n, oracle(text, spans, fold_numbers))
         assert n.starts.dtype == n.ends.dtype == np.int32
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(text_and_spans(), max_size=6), st.sampled_from([1, 5, 1 << 20]), st.booleans())
+def test_offset_maps_give_what_the_texts_maps_give(cases, chunk, fold_numbers):
+    # every range of every text, the texts read in chunks of any size (a text longer than a chunk too)
+    texts = normalize_many(cases, fold_numbers=fold_numbers) if cases else []
+    maps = OffsetMaps.of(texts, chunk=chunk)
+    assert len(maps) == len(texts)
+    ranges = np.array([(k, a, b) for k, t in enumerate(texts) for a in range(len(t)) for b in range(a + 1, len(t) + 1)],
+                      dtype=np.int64).reshape(-1, 3)
+    which, i, j = ranges.T
+    start, end = maps.original(which, i, j)
+    want = [texts[k].original_range(a, b) for k, a, b in zip(which.tolist(), i.tolist(), j.tolist())]
+    assert list(zip(start.tolist(), end.tolist())) == want
+    assert start.dtype == end.dtype == np.int64
+
+
+def test_offset_maps_keep_only_the_breaks():
+    # consecutive originals are one run: "安全 生产" breaks after the space; "２０２４" is one wide character, after
+    # which "年" starts a run
+    text = normalize_spans("安全 生产２０２４年", [(0, 10)])
+    maps = OffsetMaps.of([text])
+    assert maps.at.tolist() == [0, 2, 5] and maps.base.tolist() == [0, 3, 9]
+    assert maps.wide_at.tolist() == [4] and maps.wide_end.tolist() == [9]
 
 
 def test_normalize_many_names_the_item_with_a_bad_span():

@@ -10,7 +10,7 @@ import gc
 import os
 import time
 from contextlib import contextmanager
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Union
 
@@ -27,7 +27,7 @@ from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, signatures_of_runs, window_rows, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
-from .normalize import Normalized, normalize_many, normalize_spans
+from .normalize import Normalized, OffsetMaps, normalize_many, normalize_spans
 from .segment import split_page
 from .shingle import (combine_into, compact_runs, resolve_tokenizer, shingles, sorted_unique, sorted_unique_into,
                       token_hashes)
@@ -116,42 +116,6 @@ def speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
     """:func:`speech_text` of every speech (``by_name`` gives each speech's page), in batches of many speeches
     (:func:`~dupspeech.normalize.normalize_many`): about 3 times faster."""
     return normalize_many([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
-
-
-class SpeechTexts(Sequence):
-    """The normalised texts of some speeches, made when asked for instead of kept: :func:`speech_texts` gives
-    the same ones again. A run needs them only for the offsets of the passages it found, at its end, so it keeps
-    none through the stages between (a normalised character and its offsets take 10 bytes: 340 MiB at
-    100 MB). :meth:`take` normalises many at once."""
-
-    def __init__(self, speeches: Sequence[Speech], by_name: Mapping[str, Document], *, fold_numbers: bool = True):
-        self.speeches, self.by_name, self.fold_numbers = speeches, by_name, fold_numbers
-
-    def __len__(self) -> int:
-        return len(self.speeches)
-
-    def __getitem__(self, k):  # type: ignore[override]
-        return self.take([k])[0]
-
-    def take(self, which: Sequence[int]) -> list[Normalized]:
-        """The texts of the speeches ``which``, in that order."""
-        return speech_texts([self.speeches[k] for k in which], self.by_name, fold_numbers=self.fold_numbers)
-
-
-TEXTS_AT_ONCE = 256
-"""Speeches whose texts :func:`_each_text` makes again at once (about one normalisation batch): only those are
-held, not all the texts a run's passages need (at 100 MB the lookup of the passages' offsets raised the RSS by
-92 MiB so, by 281 MiB with all the texts made at once)."""
-
-
-def _each_text(texts: Sequence[Normalized], which: Sequence[int]) -> Iterator[Normalized]:
-    """``texts[k]`` for each ``k`` in ``which``, in order; from a :class:`SpeechTexts`, made
-    :data:`TEXTS_AT_ONCE` at a time."""
-    if not isinstance(texts, SpeechTexts):
-        yield from (texts[k] for k in which)
-        return
-    for lo in range(0, len(which), TEXTS_AT_ONCE):
-        yield from texts.take(which[lo : lo + TEXTS_AT_ONCE])
 
 
 def _body_spans(speech: Speech) -> list[tuple[int, int]]:
@@ -326,16 +290,17 @@ def _match(
     passes what it stored), so nothing is shingled again.
     """
     by_name = {d.name: d for d in docs}
-    texts: Sequence[Normalized] = []
+    texts: Sequence[Normalized] | OffsetMaps = []
     sets: list[np.ndarray] = []
     seeds: list[np.ndarray] = []
     window_sigs: list[np.ndarray] = []
     bulk = prepared is None and _jit.enabled()
     with _stage(timings, "shingle"):
         if bulk:
-            _, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
-            # made again for the passages' offsets at the end (the same texts), not kept through the run
-            texts = SpeechTexts(speeches, by_name, fold_numbers=cfg.shingle.fold_numbers)
+            normalized, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
+            # of the texts, only their offset maps are kept (compact), for the passages' offsets at the end
+            texts = OffsetMaps.of(normalized) if provenance else []
+            del normalized
             release_freed_memory()
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
@@ -556,7 +521,7 @@ def _speech_dates(
 
 def find_copies(
     speeches: list[Speech],
-    texts: Sequence[Normalized],
+    texts: Sequence[Normalized] | OffsetMaps,
     seeds: list[np.ndarray],
     by_name: dict[str, Document],
     dropped: list[Dropped],
@@ -574,6 +539,8 @@ def find_copies(
 
     ``cands`` is a set of pairs, or an array of distinct codes ``i * len(speeches) + j`` (millions of them at
     scale, so no Python tuples). ``stock`` gives :func:`~dupspeech.align.stock_flags` when already computed.
+    ``texts`` gives the speeches' normalised texts, or only their :class:`~dupspeech.normalize.OffsetMaps`: the
+    passages' original offsets are all that is read from them.
     """
     acfg = cfg.align
     if stock is None:
@@ -634,7 +601,7 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     only_boiler = np.logical_and.reduceat(boiler, firsts)
     keep = ~np.repeat(only_boiler, np.diff(np.r_[firsts, len(pi)]))
     pi, pj, boiler, similarity = pi[keep], pj[keep], boiler[keep], similarity[keep]
-    # both sides in one lookup: each speech's text is taken (or made again, see SpeechTexts) once
+    # both sides in one lookup
     where = _locations(speeches, texts, by_name, np.r_[pi, pj], np.r_[a0[keep], b0[keep]], np.r_[a1[keep], b1[keep]])
     where_a, where_b = where[: len(pi)], where[len(pi) :]
     copies: list[Copy] = []
@@ -654,20 +621,22 @@ def _copies(state, pi: np.ndarray, pj: np.ndarray, a0: np.ndarray, a1: np.ndarra
     return copies
 
 
-def _locations(speeches: list[Speech], texts: Sequence[Normalized], by_name: dict[str, Document], who: np.ndarray,
-               x0: np.ndarray, x1: np.ndarray) -> list[Location]:
+def _locations(speeches: list[Speech], texts: Sequence[Normalized] | OffsetMaps, by_name: dict[str, Document],
+               who: np.ndarray, x0: np.ndarray, x1: np.ndarray) -> list[Location]:
     """The :class:`Location` of normalised ``[x0[t], x1[t])`` of speech ``who[t]``, for every ``t``: original
     offsets from the speeches' offset maps, and line numbers from their pages' line starts, each in one go."""
     used, local = np.unique(who, return_inverse=True)
-    # original offsets, speech by speech (one gather each, no copy of the maps)
-    by_speech = np.argsort(local, kind="stable")
-    cuts = np.searchsorted(local[by_speech], np.arange(len(used) + 1))
-    starts = np.empty(len(who), dtype=np.int64)
-    ends = np.empty(len(who), dtype=np.int64)
-    for u, text in enumerate(_each_text(texts, used.tolist())):  # one text at a time
-        rows = by_speech[cuts[u] : cuts[u + 1]]
-        starts[rows] = text.starts[x0[rows]]
-        ends[rows] = text.ends[x1[rows] - 1]
+    if isinstance(texts, OffsetMaps):
+        starts, ends = texts.original(who, x0, x1)
+    else:  # speech by speech (one gather each, no copy of the maps)
+        by_speech = np.argsort(local, kind="stable")
+        cuts = np.searchsorted(local[by_speech], np.arange(len(used) + 1))
+        starts = np.empty(len(who), dtype=np.int64)
+        ends = np.empty(len(who), dtype=np.int64)
+        for u, k in enumerate(used.tolist()):
+            rows = by_speech[cuts[u] : cuts[u + 1]]
+            starts[rows] = texts[k].starts[x0[rows]]
+            ends[rows] = texts[k].ends[x1[rows] - 1]
     # every page's line starts in one array, each page's shifted by the lengths of the pages before it (an offset
     # is below its page's length, so below every later page's line starts)
     names = sorted({speeches[k].file for k in used.tolist()})
