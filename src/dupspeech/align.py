@@ -604,44 +604,59 @@ def _no_passages() -> PassageArrays:
 
 def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_occ: int, *,
                 threads: int = 1) -> tuple[np.ndarray, ...]:
-    """:func:`_sort_within`, with ``threads`` threads taking a part of the speeches each."""
-    def part(lo: int, hi: int) -> tuple[np.ndarray, ...]:
-        a, b = offsets[lo], offsets[hi]
-        return _sort_within(flat[a:b], offsets[lo : hi + 1] - a, flags[a:b], max_occ)
+    """:func:`_sort_within` of every speech, ``threads`` threads taking a part of the speeches each and writing
+    their part of the same arrays (parts made apart and joined after took twice the memory: 350 MiB more at
+    100 MB with two threads)."""
+    n = len(flat)
+    order, usable = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
+    distinct, d_pos, d_rare = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.bool_)
+    d_off = np.zeros(len(offsets), dtype=np.int64)
 
-    parts = _jit.in_threads(part, len(offsets) - 1, threads)
-    if len(parts) == 1:
-        return parts[0]
+    def part(lo: int, hi: int) -> int:
+        return _sort_within(flat, offsets, flags, max_occ, lo, hi, order, usable, distinct, d_off, d_pos, d_rare)
 
-    # every field is local to its speech except the distinct seeds' offsets, which each part starts at 0
-    starts = np.cumsum([0] + [len(p[2]) for p in parts[:-1]])
-    d_off = np.concatenate([[0]] + [p[3][1:] + start for p, start in zip(parts, starts)]).astype(np.int64)
-    order, usable, distinct, d_pos, d_rare = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 2, 4, 5))
-    return order, usable, distinct, d_off, d_pos, d_rare
+    ends = _jit.in_threads(part, len(offsets) - 1, threads)
+    # each part wrote its distinct seeds from its first seed on: each moves down to follow the part before
+    cuts = _jit.cuts(len(offsets) - 1, threads) + [len(offsets) - 1]
+    nd = ends[0] if ends else 0
+    for k in range(1, len(ends)):
+        lo, hi, first = cuts[k], cuts[k + 1], int(offsets[cuts[k]])
+        if first > nd:
+            _move_down(distinct, d_pos, d_rare, first, nd, ends[k] - first)
+            d_off[lo + 1 : hi + 1] -= first - nd
+        nd += ends[k] - first
+    # views, not copies: the pages past nd were never written, so they take no memory (and copying them would
+    # touch fresh pages: at 100 MB that took longer than the sort)
+    return order, usable, distinct[:nd], d_off, d_pos[:nd], d_rare[:nd]
 
 
 @_jit.njit
-def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled (numpy path: SeedIndex.build)
-    """Per speech: its positions sorted by seed hash (``int32``, local to the speech), whether the seed at each
-    position occurs at most ``max_occ`` times in the speech, its distinct seeds with where each one's positions
-    start in the sorted order (``d_pos``) and whether it is not stock language at one of them at least
-    (``d_rare``): flattened, with offsets, ``distinct[d_off[s]:d_off[s + 1]]``."""
-    n = len(flat)
-    order = np.empty(n, dtype=np.int32)
-    usable = np.empty(n, dtype=np.bool_)
-    distinct = np.empty(n, dtype=np.uint64)
-    d_pos = np.empty(n, dtype=np.int32)
-    d_rare = np.empty(n, dtype=np.bool_)
-    d_off = np.zeros(len(offsets), dtype=np.int64)
-    nd = 0
+def _move_down(distinct, d_pos, d_rare, src, dst, count):  # pragma: no cover - compiled; tested through sort_within
+    """Move ``count`` entries of the three arrays from ``src`` down to ``dst < src`` (the ranges may overlap)."""
+    for q in range(count):
+        distinct[dst + q] = distinct[src + q]
+        d_pos[dst + q] = d_pos[src + q]
+        d_rare[dst + q] = d_rare[src + q]
+
+
+@_jit.njit
+def _sort_within(flat, offsets, flags, max_occ, s_lo, s_hi, order, usable, distinct, d_off, d_pos,
+                 d_rare):  # pragma: no cover - compiled (numpy path: SeedIndex.build)
+    """For speeches ``s_lo`` to ``s_hi`` (excluded), written into the arrays given: their positions sorted by
+    seed hash (``order``, ``int32``, local to the speech), whether the seed at each position occurs at most
+    ``max_occ`` times in the speech (``usable``), their distinct seeds with where each one's positions start in
+    the sorted order (``d_pos``) and whether it is not stock language at one of them at least (``d_rare``):
+    flattened from index ``offsets[s_lo]`` on, speech ``s``'s at ``distinct[d_off[s]:d_off[s + 1]]`` (this call
+    writes ``d_off[s_lo + 1:s_hi + 1]``). Returns the index past the last distinct seed written."""
+    nd = offsets[s_lo]
     longest = 0
-    for s in range(len(offsets) - 1):
+    for s in range(s_lo, s_hi):
         longest = max(longest, offsets[s + 1] - offsets[s])
     item_buffer = np.empty(longest, dtype=np.int32)  # scratch for one speech at a time
     values = np.empty(longest, dtype=np.uint64)
     items = np.empty(longest, dtype=np.int32)
     counts = np.zeros((2, 256), dtype=np.int64)
-    for s in range(len(offsets) - 1):
+    for s in range(s_lo, s_hi):
         lo, hi = offsets[s], offsets[s + 1]
         m = hi - lo
         # positions sorted by seed, equal seeds in position order (a stable sort, as SeedIndex.build's)
@@ -665,9 +680,7 @@ def _sort_within(flat, offsets, flags, max_occ):  # pragma: no cover - compiled 
             nd += 1
             x = ex
         d_off[s + 1] = nd
-    # views, not copies: the pages past nd were never written, so they take no memory (and copying them would
-    # touch fresh pages: at 100 MB that took longer than the sort)
-    return order, usable, distinct[:nd], d_off, d_pos[:nd], d_rare[:nd]
+    return nd
 
 
 @_jit.njit
