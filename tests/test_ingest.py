@@ -536,3 +536,20 @@ def test_decode_bytes_never_crashes(data: bytes) -> None:
         assert exc.reason
     else:
         assert isinstance(text, str) and encoding == encoding.lower()
+
+
+def test_control_bytes_are_the_ascii_controls_the_expression_matches():
+    from dupspeech import ingest
+
+    assert set(ingest._CONTROL_BYTES) == {c for c in range(0x80) if ingest._CONTROL_RE.match(chr(c))}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["同志们", "好", "\n", "\r\n", "\t", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f",
+                                 "\xa0", "·", "\ufffd", "a", "😀", "\x0c"]), max_size=30).map("".join)
+       | st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
+def test_control_share_from_utf8_bytes_is_the_share_the_expression_gives(text):
+    from dupspeech import ingest
+
+    want = ingest._share(ingest._CONTROL_RE, text)
+    assert ingest._control_share(text, text.encode("utf-8")) == want == ingest._control_share(text)
