@@ -179,7 +179,10 @@ BANDS_AT_ONCE = 8
 """Bands whose window values :func:`grouped_window_codes` computes in one pass over the seeds: 32 permutations
 (8 bands of 4 rows), 128 bytes a window while they are banded. Four bands at once (half that memory, below the
 run's peak either way) took 0.21-0.28 s for the 10 MB corpus's windows against 0.18-0.20 s, and 3.0 against
-2.8 s at 100 MB: each seed's hash costs the same whatever the number of permutations it is taken through."""
+2.8 s at 100 MB: each seed's hash costs the same whatever the number of permutations it is taken through.
+Threads share them: each takes ``BANDS_AT_ONCE // threads`` at once, so that the buffers take the same memory
+whatever the threads (with 8 each, two threads' buffers raised the peak of the 100 MB run by 114 MiB; 4 each
+took 1.65-2.37 s against 1.57-2.26 s for its windows, three runs each, taking turns)."""
 
 
 def grouped_window_codes(
@@ -200,9 +203,11 @@ def grouped_window_codes(
     a_perm, b_perm = permutations(config.num_perm, config.seed)
     limit = max_groups if max_groups is not None else -1
 
+    per = max(1, BANDS_AT_ONCE // max(1, min(threads, b)))
+
     def bands(lo: int, hi: int) -> np.ndarray:
         return _window_pairs_kernel(seeds, offsets, rows, stride, window // stride, a_perm, b_perm, groups, span,
-                                    lo, hi, r, BANDS_AT_ONCE, limit, np.uint64(_ALL_BITS))
+                                    lo, hi, r, per, limit, np.uint64(_ALL_BITS))
 
     return _distinct_codes(np.concatenate(_jit.in_threads(bands, b, threads)), min_hits)
 
