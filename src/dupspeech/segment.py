@@ -377,15 +377,13 @@ class _PageSplitter:
         lines, heading, date, closes = self.core, self.heading, self.date, self.closes
         if not body:
             return None
-        name, begin, end = self.doc.name, self.begin, self.end  # self._span, inline: one call per paragraph
         paragraphs: list[Paragraph] = []
         titled = set(head.title_lines) | ({head.line} if head.marker or head.title else set())
         pos = 0
         while pos < len(body):
             i = body[pos]
             if i in titled or heading[i] or date[i]:
-                paragraphs.append(Paragraph(Span(name, begin[i], end[i], i + 1, i + 1),
-                                            "title" if i in titled else "heading"))
+                paragraphs.append(Paragraph(self._span(i, i), "title" if i in titled else "heading"))
                 pos += 1
                 continue
             core = lines[i]
@@ -402,8 +400,7 @@ class _PageSplitter:
                     break  # never join a sentence across a dropped line
                 last += 1
                 open_ = not closes[j]
-            j = body[last]
-            paragraphs.append(Paragraph(Span(name, begin[i], end[j], i + 1, j + 1), "body"))
+            paragraphs.append(Paragraph(self._span(i, body[last]), "body"))
             pos = last + 1
         if not paragraphs:
             return None
