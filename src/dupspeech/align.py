@@ -721,6 +721,15 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
     hit_q = np.empty(widest, np.int64)  # the second speech's distinct seeds that the filter finds in the map
     table = np.zeros(65536, np.int32)  # 1 + where the first speech's distinct seeds with each 16-bit key start
     table_of = -1
+    # scratch for one pair at a time, made once and grown when a pair needs more (made for every pair, these
+    # arrays cost about 7 % of the kernel's time at 100 MB): its passages, runs, chains and a chain's seed pairs
+    p_a0, p_a1, p_b0, p_b1 = np.empty(8, np.int64), np.empty(8, np.int64), np.empty(8, np.int64), np.empty(8, np.int64)
+    p_sim, p_st = np.empty(8, np.float64), np.empty(8, np.bool_)
+    r_i0, r_d, r_n = np.empty(16, np.int64), np.empty(16, np.int64), np.empty(16, np.int64)
+    ch_a, ch_b, ch_n = np.empty(16, np.int64), np.empty(16, np.int64), np.empty(16, np.int64)
+    run_chain, active, runs_of = np.empty(16, np.int64), np.empty(16, np.int64), np.empty(16, np.int64)
+    first, fill = np.empty(17, np.int64), np.empty(16, np.int64)
+    ii_buf, jj_buf = np.empty(16, np.int64), np.empty(16, np.int64)
     for t in range(len(pa)):
         sa, sb = pa[t], pb[t]
         if sa != cur:
@@ -782,12 +791,6 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
                 if ha[q] != hb[q]:
                     same = False
                     break
-        p_a0 = np.empty(8, np.int64)
-        p_a1 = np.empty(8, np.int64)
-        p_b0 = np.empty(8, np.int64)
-        p_b1 = np.empty(8, np.int64)
-        p_sim = np.empty(8, np.float64)
-        p_st = np.empty(8, np.bool_)
         n_p = 0
         if same:
             ii = np.arange(na)
@@ -808,9 +811,6 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
             # matching positions, each seed occurring at most max_occ times in either speech
             ua = usable[la : la + na]
             ub = usable[lb : lb + nb]
-            r_i0 = np.empty(16, np.int64)
-            r_d = np.empty(16, np.int64)
-            r_n = np.empty(16, np.int64)
             nr = 0
             # the positions of each shared seed are a stretch of the speech's sorted order (from d_pos), taken
             # in order of the seeds' hashes
@@ -841,11 +841,12 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
                 continue
             by_start = np.argsort(r_i0[:nr] * (nb + 1) + (r_i0[:nr] + r_d[:nr]))
             # chain runs in order of their start in A (see align())
-            ch_a = np.empty(nr, np.int64)
-            ch_b = np.empty(nr, np.int64)
-            ch_n = np.zeros(nr, np.int64)
-            run_chain = np.empty(nr, np.int64)
-            active = np.empty(nr, np.int64)
+            if len(ch_a) < nr:
+                ch_a, ch_b, ch_n = np.empty(2 * nr, np.int64), np.empty(2 * nr, np.int64), np.empty(2 * nr, np.int64)
+                run_chain, active = np.empty(2 * nr, np.int64), np.empty(2 * nr, np.int64)
+                runs_of, fill = np.empty(2 * nr, np.int64), np.empty(2 * nr, np.int64)
+                first = np.empty(2 * nr + 1, np.int64)
+            ch_n[:nr] = 0
             n_active = 0
             n_ch = 0
             for q in range(nr):
@@ -881,11 +882,10 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
                 ch_n[best] += 1
                 run_chain[q] = best
             # the runs of each chain, in the order they were chained
-            first = np.zeros(n_ch + 1, np.int64)
+            first[0] = 0
             for c in range(n_ch):
                 first[c + 1] = first[c] + ch_n[c]
-            fill = first[:n_ch].copy()
-            runs_of = np.empty(nr, np.int64)
+                fill[c] = first[c]
             for q in range(nr):
                 c = run_chain[q]
                 runs_of[fill[c]] = by_start[q]
@@ -897,8 +897,9 @@ def _align_kernel(flat, offsets, order, usable, distinct, key, d_off, d_pos, d_r
                 total = 0
                 for q in range(lo, hi):
                     total += r_n[runs_of[q]]
-                ii = np.empty(total, np.int64)
-                jj = np.empty(total, np.int64)
+                if len(ii_buf) < total:
+                    ii_buf, jj_buf = np.empty(2 * total, np.int64), np.empty(2 * total, np.int64)
+                ii, jj = ii_buf[:total], jj_buf[:total]
                 w = 0
                 for q in range(lo, hi):
                     r = runs_of[q]
