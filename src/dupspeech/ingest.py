@@ -480,7 +480,7 @@ def _share(pattern: re.Pattern[str], text: str) -> float:
 
 
 # The characters of _CONTROL_RE below 0x80, as bytes (tests check them against it)
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
 
 
 def _control_share(text: str, utf8: bytes | None = None) -> float:
