@@ -37,7 +37,7 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import Ragged, flatten, local_pairs, pair_arrays
 from .index import code_pairs, frequent, grouped_codes, grouped_window_codes
 from .minhash import window_signatures
-from .shingle import combine, order_by_value, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import combine, compact_runs, order_by_value, sorted_unique, sorted_unique_many, token_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,28 +615,18 @@ def sort_within(flat: np.ndarray, offsets: np.ndarray, flags: np.ndarray, max_oc
     def part(lo: int, hi: int) -> int:
         return _sort_within(flat, offsets, flags, max_occ, lo, hi, order, usable, distinct, d_off, d_pos, d_rare)
 
-    ends = _jit.in_threads(part, len(offsets) - 1, threads)
-    # each part wrote its distinct seeds from its first seed on: each moves down to follow the part before
+    ends = np.array(_jit.in_threads(part, len(offsets) - 1, threads), dtype=np.int64)
+    # each part wrote its distinct seeds from its first seed on: they move down to follow the part before
     cuts = _jit.cuts(len(offsets) - 1, threads) + [len(offsets) - 1]
-    nd = ends[0]  # (one part at least, even for no speeches)
+    firsts = offsets[cuts[:-1]].astype(np.int64)
+    for values in (distinct, d_pos, d_rare):
+        bounds = compact_runs(values, firsts, ends - firsts)
     for k in range(1, len(ends)):
-        lo, hi, first = cuts[k], cuts[k + 1], int(offsets[cuts[k]])
-        if first > nd:
-            _move_down(distinct, d_pos, d_rare, first, nd, ends[k] - first)
-            d_off[lo + 1 : hi + 1] -= first - nd
-        nd += ends[k] - first
+        d_off[cuts[k] + 1 : cuts[k + 1] + 1] -= firsts[k] - bounds[k]
+    nd = bounds[-1]
     # views, not copies: the pages past nd were never written, so they take no memory (and copying them would
     # touch fresh pages: at 100 MB that took longer than the sort)
     return order, usable, distinct[:nd], d_off, d_pos[:nd], d_rare[:nd]
-
-
-@_jit.njit
-def _move_down(distinct, d_pos, d_rare, src, dst, count):  # pragma: no cover - compiled; tested through sort_within
-    """Move ``count`` entries of the three arrays from ``src`` down to ``dst < src`` (the ranges may overlap)."""
-    for q in range(count):
-        distinct[dst + q] = distinct[src + q]
-        d_pos[dst + q] = d_pos[src + q]
-        d_rare[dst + q] = d_rare[src + q]
 
 
 @_jit.njit

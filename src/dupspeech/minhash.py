@@ -124,11 +124,11 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
         return np.zeros((0, config.num_perm), dtype=np.uint32)
     a, b = permutations(config.num_perm, config.seed)
     q = window // stride
-    n_windows = 1 if n <= window else -(-(n - window) // stride) + 1
+    rows = window_rows(np.array([n]), window, stride)
+    n_windows = int(rows[1])
     if _jit.enabled():
         out = np.empty((n_windows, config.num_perm), dtype=np.uint32)
-        _window_values(hashes, np.array([0, n], dtype=np.int64), np.array([0, n_windows], dtype=np.int64), stride,
-                       q, a, b, out)
+        _window_values(hashes, np.array([0, n], dtype=np.int64), rows, stride, q, a, b, out)
         return out
     h32 = _low32(hashes)
     block_starts = np.arange(0, n, stride)
