@@ -1162,16 +1162,16 @@ class _Renderer:
 def _pack(rng: random.Random, drafts: list[Draft], glue: list[tuple[Draft, Draft]]) -> list[list[Draft]]:
     """Speeches → pages of 1–8; glued pairs (a copy and its source) share a page."""
     partner = {c.birth: s.birth for s, c in glue}
-    glued_sources = set(partner.values())
     by_birth = {d.birth: d for d in drafts}
+    # each source's glued copies, by birth, in one pass (a scan of all the pairs for each source took hours at 1 GB)
+    copies_of: dict[int, list[Draft]] = {}
+    for c, s in sorted(partner.items()):
+        copies_of.setdefault(s, []).append(by_birth[c])
     units: list[list[Draft]] = []
     for d in drafts:
         if d.birth in partner:
             continue
-        unit = [d]
-        if d.birth in glued_sources:
-            unit += [by_birth[c] for c, s in sorted(partner.items()) if s == d.birth]
-        units.append(unit)
+        units.append([d, *copies_of.get(d.birth, [])])
     rng.shuffle(units)
     pages: list[list[Draft]] = []
     i = 0
@@ -1490,9 +1490,13 @@ def check_truth(out_dir: str | Path, *, min_similarity: float = 0.4) -> dict:
         _require((s["family"] is not None) == in_family, f"{s['id']}: role {s['role']} with family {s['family']}")
         if s["role"] == "stitched":
             _require(len(partners[s["id"]]) >= 2, f"{s['id']}: stitched but borrows from < 2 speeches")
+    of_family: dict[int, list[str]] = {}  # the speeches of each family, in one pass over them
+    for s in truth["speeches"]:
+        if s["family"] is not None:
+            of_family.setdefault(s["family"], []).append(s["id"])
+    _require(set(of_family) <= set(range(len(truth["families"]))), "a speech names a family that does not exist")
     for f, members in enumerate(truth["families"]):
-        _require(sorted(members) == sorted(s["id"] for s in truth["speeches"] if s["family"] == f),
-                 f"family {f}: members do not match the speeches")
+        _require(sorted(members) == sorted(of_family.get(f, [])), f"family {f}: members do not match the speeches")
         _require([speeches[m]["role"] for m in members].count("source") == 1, f"family {f}: not one source")
         reached, todo = {members[0]}, [members[0]]
         while todo:

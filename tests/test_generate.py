@@ -102,11 +102,27 @@ def test_size_target(tmp_path, no_gov_reports):
     check_truth(tmp_path / "out")
 
 
-def test_check_truth_catches_a_wrong_offset(tmp_path, no_gov_reports):
+def _shift_a_copy(truth: dict) -> None:
+    truth["copies"][0]["target"]["start_char"] += 7
+
+
+def _drop_a_family_member(truth: dict) -> None:
+    truth["families"][0].pop()
+
+
+def _name_a_family_that_is_not_there(truth: dict) -> None:
+    for s in truth["speeches"]:
+        if s["family"] is not None:
+            s["family"] = len(truth["families"])
+            break
+
+
+@pytest.mark.parametrize("spoil", [_shift_a_copy, _drop_a_family_member, _name_a_family_that_is_not_there])
+def test_check_truth_catches_a_wrong_truth(tmp_path, no_gov_reports, spoil):
     out = tmp_path / "out"
     generate_corpus(out, seed=0, families=3)
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    truth["copies"][0]["target"]["start_char"] += 7
+    spoil(truth)
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(AssertionError):
         check_truth(out)
