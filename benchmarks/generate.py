@@ -786,6 +786,7 @@ class _Builder:
         self.pool = ReportPool(reports) if reports else None
         self.drafts: list[Draft] = []
         self.families: list[list[Draft]] = []
+        self.sources: list[Draft] = []  # each family's source, kept as families come (not listed again per use)
         self.glue: list[tuple[Draft, Draft]] = []
         self.synthesised = 0  # speeches whose text had to be synthesised although reports were given
         self._origin = 0
@@ -870,11 +871,11 @@ class _Builder:
             if c == glue_at:
                 self.glue.append((source, copy))
         self.families.append(members)
+        self.sources.append(source)
 
     def stitched(self) -> None:
         rng = self.rng
-        sources = [m[0] for m in self.families]
-        picked = rng.sample(sources, min(len(sources), rng.randint(2, 3)))
+        picked = rng.sample(self.sources, min(len(self.sources), rng.randint(2, 3)))
         level, year = rng.choice(LEVELS), rng.randint(2016, 2025)
         topic = picked[0].topic
         paras: list[Para] = []
