@@ -170,10 +170,10 @@ def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups,
         expected = grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups)
     b, r = lsh_params(0.5, 32)
     limit = -1 if max_groups is None else max_groups
-    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask))
+    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask), 0)
     assert {(int(c) // 9, int(c) % 9) for c in codes} == expected
     # bands taken in parts (as threads take them) give the same codes
-    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask))
+    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask), 0)
              for lo, hi in ((0, 1), (1, b // 2), (b // 2, b))]
     assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(codes))
 

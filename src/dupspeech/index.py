@@ -155,7 +155,7 @@ def grouped_codes(
         limit = max_groups if max_groups is not None else -1
 
         def bands(lo: int, hi: int) -> np.ndarray:
-            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS))
+            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS), 0)
 
         codes = np.concatenate(_jit.in_threads(bands, b, threads))
     else:
@@ -180,9 +180,9 @@ BANDS_AT_ONCE = 8
 (8 bands of 4 rows), 128 bytes a window while they are banded. Four bands at once (half that memory, below the
 run's peak either way) took 0.21-0.28 s for the 10 MB corpus's windows against 0.18-0.20 s, and 3.0 against
 2.8 s at 100 MB: each seed's hash costs the same whatever the number of permutations it is taken through.
-Threads share them: each takes ``BANDS_AT_ONCE // threads`` at once, so that the buffers take the same memory
-whatever the threads (with 8 each, two threads' buffers raised the peak of the 100 MB run by 114 MiB; 4 each
-took 1.65-2.37 s against 1.57-2.26 s for its windows, three runs each, taking turns)."""
+Threads share them: each computes the values of a part of the speeches, then bands some of the bands. (Until
+this, each thread took ``BANDS_AT_ONCE // threads`` bands and passed over all the seeds for them, so two
+threads passed over the seeds twice as often as one, and gained about nothing on the values.)"""
 
 
 def grouped_window_codes(
@@ -192,24 +192,51 @@ def grouped_window_codes(
     """:func:`grouped_codes` of the window signatures of the runs ``seeds[offsets[s]:offsets[s + 1]]`` (run ``s``
     is group ``s``), as :func:`~dupspeech.minhash.window_signatures_many` gives them, with the compiled kernels
     only: the signatures are not stored (``num_perm`` x 4 bytes per window, 13 bytes per character at the
-    default window stride) but computed band by band from the seeds, which the caller keeps anyway; ``threads``
-    threads take some bands each."""
+    default window stride) but computed :data:`BANDS_AT_ONCE` bands at a time from the seeds, which the caller
+    keeps anyway. ``threads`` threads compute the values of a part of the runs each, then band some of the bands
+    each."""
     offsets = np.asarray(offsets, dtype=np.int64)
     rows = window_rows(np.diff(offsets), window, stride)
-    if rows[-1] < 2:
+    n = int(rows[-1])
+    if n < 2:
         return np.zeros(0, dtype=np.int64)
     groups = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(rows))
     b, r = lsh_params(threshold, config.num_perm)
     a_perm, b_perm = permutations(config.num_perm, config.seed)
     limit = max_groups if max_groups is not None else -1
+    per = max(1, min(BANDS_AT_ONCE, b))
+    wide = np.empty(n * per * r, dtype=np.uint32)  # flat, so that the matrices cut from it are C-contiguous
+    longest = int(((np.diff(offsets) + stride - 1) // stride).max())
+    # the runs in parts of about the same number of seeds, one per thread
+    cut = np.searchsorted(offsets, np.linspace(0, offsets[-1], max(1, threads) + 1)).tolist()
+    cut[0], cut[-1] = 0, len(offsets) - 1
 
-    per = max(1, BANDS_AT_ONCE // max(1, min(threads, b)))
+    def values(part: int, c0: int, cols: np.ndarray) -> None:  # columns c0.. of the windows of one part's runs
+        lo, hi = cut[part], cut[part + 1]
+        width = cols.shape[1]
+        window_band_values(seeds, offsets[lo : hi + 1], rows[lo : hi + 1], stride, window // stride,
+                           a_perm[c0 : c0 + width], b_perm[c0 : c0 + width], np.empty((longest, width), np.uint32), cols)
 
-    def bands(lo: int, hi: int) -> np.ndarray:
-        return _window_pairs_kernel(seeds, offsets, rows, stride, window // stride, a_perm, b_perm, groups, span,
-                                    lo, hi, r, per, limit, np.uint64(_ALL_BITS))
+    found: list[np.ndarray] = []
+    for first in range(0, b, per):
+        last = min(first + per, b)
+        cols = wide[: n * (last - first) * r].reshape((n, (last - first) * r))
+        _jit.in_threads(lambda lo, hi, c0=first * r, cols=cols: [values(k, c0, cols) for k in range(lo, hi)],
+                        len(cut) - 1, threads)
+        found += _jit.in_threads(
+            lambda lo, hi, first=first, cols=cols: _some_codes(_grouped_pairs_kernel(
+                cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first), min_hits),
+            last - first, threads)
+    del wide, cols  # before the codes are sorted, where the stage's memory peaks
+    return _distinct_codes(np.concatenate(found), min_hits)
 
-    return _distinct_codes(np.concatenate(_jit.in_threads(bands, b, threads)), min_hits)
+
+def _some_codes(codes: np.ndarray, min_hits: int) -> np.ndarray:
+    """The codes of some bands, made distinct already (in the band's thread) when a pair's number of hits does
+    not matter: overlapping windows of two speeches meet in many buckets and bands, so this keeps few of them
+    (84 -> 10 MiB of codes for the 100 MB corpus's windows) and the final sort has that much less to sort and to
+    hold."""
+    return sorted_unique(codes) if min_hits <= 1 else codes
 
 
 def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:
@@ -289,9 +316,10 @@ _ALL_BITS = (1 << 64) - 1
 
 
 @_jit.njit
-def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask):  # pragma: no cover - tested vs numpy
+def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask, band0):  # pragma: no cover - tested vs numpy
     """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats) from the bands ``band_lo`` to ``band_hi``
-    (excluded) of ``r`` rows each; ``max_groups < 0`` means no limit.
+    (excluded) of ``r`` rows each, whose columns in ``sigs`` start with band ``band0``'s (0: all of them);
+    ``max_groups < 0`` means no limit.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
     Each band's values are copied row by row (``vals``) as they are hashed; :func:`_band_codes` does the rest.
@@ -301,39 +329,9 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     out = np.empty(1024, np.int64)
     n_out = 0
     for band in range(band_lo, band_hi):
-        _hash_band(sigs, band * r, band, r, vals, keys, high, groups)
+        _hash_band(sigs, (band - band0) * r, band, r, vals, keys, high, groups)
         out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
                                  span, r, max_groups, out, n_out)
-    return out[:n_out]
-
-
-@_jit.njit
-def _window_pairs_kernel(seeds, offsets, rows, stride, q, a, b, groups, span, band_lo, band_hi, r, per, max_groups,
-                         key_mask):  # pragma: no cover - compiled; tested against _grouped_pairs_kernel
-    """:func:`_grouped_pairs_kernel` of the window signatures :func:`~dupspeech.minhash.window_signatures_many`
-    would give for the runs ``seeds[offsets[s]:offsets[s + 1]]`` (rows ``rows[s]`` to ``rows[s + 1]``, of group
-    ``groups[row]``) and permutations ``a``, ``b``, without that matrix: the columns of ``per`` bands at a time
-    are computed from the seeds when they come (:func:`~dupspeech.minhash.window_band_values`), the same values
-    (``per`` bands: :data:`BANDS_AT_ONCE`)."""
-    n = len(groups)
-    keys, scratch, counts, taken, members, owner, vals, spare, first, high, low = _band_buffers(n, r, key_mask, span)
-    longest = 0
-    for s in range(len(offsets) - 1):
-        longest = max(longest, (offsets[s + 1] - offsets[s] + stride - 1) // stride)
-    wide = np.empty(n * per * r, np.uint32)  # flat, so that the matrices cut from them are C-contiguous
-    scratch_blocks = np.empty(longest * per * r, np.uint32)
-    out = np.empty(1024, np.int64)
-    n_out = 0
-    for first_band in range(band_lo, band_hi, per):
-        last = min(first_band + per, band_hi)
-        c0, width = first_band * r, (last - first_band) * r
-        cols = wide[: n * width].reshape((n, width))
-        window_band_values(seeds, offsets, rows, stride, q, a[c0 : c0 + width], b[c0 : c0 + width],
-                           scratch_blocks[: longest * width].reshape((longest, width)), cols)
-        for band in range(first_band, last):
-            _hash_band(cols, (band - first_band) * r, band, r, vals, keys, high, groups)
-            out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
-                                     span, r, max_groups, out, n_out)
     return out[:n_out]
 
 
