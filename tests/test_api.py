@@ -273,3 +273,25 @@ def test_freed_memory_goes_back_to_the_system(monkeypatch):
     monkeypatch.delenv("MALLOC_TOP_PAD_")
     api.release_freed_memory()
     assert calls == [0]
+
+
+@pytest.mark.parametrize("at_once", [1, 7, 100])
+def test_candidates_verified_a_part_at_a_time_give_the_same_pairs(monkeypatch, at_once):
+    """find_pairs verifies its candidates VERIFY_AT_ONCE at a time (so that hundreds of millions of them fit in
+    memory): any part size gives the pairs of one pass, in the same order."""
+    import numpy as np
+
+    from dupspeech import api as api_module
+    from dupspeech.cluster import Ragged
+
+    monkeypatch.setenv("DUPSPEECH_JIT", "1")
+    rng = np.random.default_rng(3)
+    bases = [rng.integers(0, 2**63, 300, dtype=np.uint64) for _ in range(6)]  # speeches of 6 families
+    sets = Ragged.of([np.unique(rng.choice(bases[k % 6], int(rng.integers(120, 300)), replace=False))
+                      for k in range(30)])
+    cfg = api_module.settings(min_shingles=10)
+    every = np.array([i * 30 + j for i in range(30) for j in range(i + 1, 30)], dtype=np.int64)
+    whole = api_module.find_pairs(sets, cfg, extra=every)
+    monkeypatch.setattr(api_module, "VERIFY_AT_ONCE", at_once)
+    assert api_module.find_pairs(sets, cfg, extra=every) == whole
+    assert len(whole) > 5 and {v.relation for v in whole} == {"near_duplicate", "containment"}

@@ -689,7 +689,9 @@ def find_pairs(
     codes = sorted_unique(np.concatenate([lsh, extra.astype(np.int64, copy=False)]))
     with _stage(timings, "verify"):
         if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
-            out = cluster_stage.verify_arrays(codes // n, codes % n, sets, cfg.cluster, threads=jobs)
+            for lo in range(0, len(codes), VERIFY_AT_ONCE):  # in order, so the pairs that pass stay in order
+                part = codes[lo : lo + VERIFY_AT_ONCE]
+                out += cluster_stage.verify_arrays(part // n, part % n, sets, cfg.cluster, threads=jobs)
         else:
             cands = code_pairs(codes, n)
             chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]
@@ -698,6 +700,13 @@ def find_pairs(
     if progress:
         progress("verify", len(codes), len(codes))
     return out
+
+
+VERIFY_AT_ONCE = 1 << 22
+"""Candidate pairs verified at once: verification makes about 15 arrays of 8 bytes per pair it is given, which
+for the 181 million candidates of the 1 GB benchmark corpus (stock language puts hundreds of speeches in one
+LSH bucket, and their pairs grow with the square of the corpus) outgrew 24 GiB; 4 million pairs take about
+0.5 GiB."""
 
 
 def _verify_chunk(state, pairs) -> list[cluster_stage.Verified]:
