@@ -7,7 +7,7 @@ touching the stages around it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -211,22 +211,23 @@ def grouped_window_codes(
     cut = np.searchsorted(offsets, np.linspace(0, offsets[-1], max(1, threads) + 1)).tolist()
     cut[0], cut[-1] = 0, len(offsets) - 1
 
-    def values(part: int, c0: int, cols: np.ndarray) -> None:  # columns c0.. of the windows of one part's runs
-        lo, hi = cut[part], cut[part + 1]
-        width = cols.shape[1]
-        window_band_values(seeds, offsets[lo : hi + 1], rows[lo : hi + 1], stride, window // stride,
-                           a_perm[c0 : c0 + width], b_perm[c0 : c0 + width], np.empty((longest, width), np.uint32), cols)
+    def values(part_lo: int, part_hi: int, *, c0: int, cols: np.ndarray) -> None:
+        for k in range(part_lo, part_hi):  # columns c0.. of the windows of the runs of part k
+            lo, hi = cut[k], cut[k + 1]
+            window_band_values(seeds, offsets[lo : hi + 1], rows[lo : hi + 1], stride, window // stride,
+                               a_perm[c0 : c0 + cols.shape[1]], b_perm[c0 : c0 + cols.shape[1]],
+                               np.empty((longest, cols.shape[1]), np.uint32), cols)
+
+    def bands(lo: int, hi: int, *, first: int, cols: np.ndarray) -> np.ndarray:  # bands first + lo.. of cols
+        codes = _grouped_pairs_kernel(cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first)
+        return _some_codes(codes, min_hits)
 
     found: list[np.ndarray] = []
     for first in range(0, b, per):
         last = min(first + per, b)
         cols = wide[: n * (last - first) * r].reshape((n, (last - first) * r))
-        _jit.in_threads(lambda lo, hi, c0=first * r, cols=cols: [values(k, c0, cols) for k in range(lo, hi)],
-                        len(cut) - 1, threads)
-        found += _jit.in_threads(
-            lambda lo, hi, first=first, cols=cols: _some_codes(_grouped_pairs_kernel(
-                cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first), min_hits),
-            last - first, threads)
+        _jit.in_threads(partial(values, c0=first * r, cols=cols), len(cut) - 1, threads)
+        found += _jit.in_threads(partial(bands, first=first, cols=cols), last - first, threads)
     del wide, cols  # before the codes are sorted, where the stage's memory peaks
     return _distinct_codes(np.concatenate(found), min_hits)
 
