@@ -313,6 +313,8 @@ def test_cluster_output_is_the_same_with_and_without_the_kernels(monkeypatch, tm
 @given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=8), st.integers(2, 4),
        st.booleans())
 def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
+    from dupspeech.cluster import Ragged
+
     seeds = [np.array(x, dtype=np.uint64) for x in raw]  # small values: zero and repeats occur
     # pairs of speeches form one unit, as a family does; a family's members need not be neighbours
     units = [k % 3 if interleaved else k // 2 for k in range(len(seeds))]
@@ -325,8 +327,11 @@ def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
         mp.setenv("DUPSPEECH_JIT", "1")
         got = stock_flags(seeds, units, cfg)
         given = stock_flags(seeds, units, cfg, distinct=distinct)
+        # seeds end to end, as a run passes them: threads flag a part of the positions each
+        threaded = stock_flags(Ragged.of(seeds), units, cfg, distinct=distinct, threads=3)
     assert [g.tolist() for g in got] == [e.tolist() for e in expected] == [g.tolist() for g in given]
     assert [g.tolist() for g in given_numpy] == [e.tolist() for e in expected]
+    assert [threaded[k].tolist() for k in range(len(seeds))] == [e.tolist() for e in expected]
 
 
 def test_stack_windows_empties_the_list_and_keeps_rows_in_order():

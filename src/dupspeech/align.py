@@ -279,7 +279,7 @@ def _drop_overlaps(passages: list[Passage]) -> list[Passage]:
 
 
 def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: AlignConfig, *,
-                distinct: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+                distinct: Sequence[np.ndarray] | None = None, threads: int = 1) -> list[np.ndarray]:
     """For each speech, a flag per position: the seed there recurs in ``boilerplate_units`` or more units.
 
     Args:
@@ -289,6 +289,7 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
         config: Alignment options.
         distinct: The sorted distinct seeds of each speech, when they are at hand (in char mode they are the
             shingle sets): then a speech that is a unit on its own needs no sorting.
+        threads: Threads that flag a part of the positions each (:func:`stock_positions_many`).
     """
     if not len(seeds):
         return []
@@ -306,17 +307,22 @@ def stock_flags(seeds: Sequence[np.ndarray], units: Sequence[int], config: Align
     else:
         uniq = ready + [sorted_unique(np.concatenate(parts)) for parts in rest]
     common = frequent(np.concatenate(uniq), config.boilerplate_units, overwrite=True)
-    return stock_positions_many(common, seeds)
+    return stock_positions_many(common, seeds, threads=threads)
 
 
-def stock_positions_many(common: np.ndarray, seeds: Sequence[np.ndarray]) -> list[np.ndarray]:
+def stock_positions_many(common: np.ndarray, seeds: Sequence[np.ndarray], *, threads: int = 1) -> list[np.ndarray]:
     """:func:`stock_positions` for each speech's seeds: a hash set of ``common`` built once and probed by a
-    compiled kernel when numba is enabled (:mod:`dupspeech._jit`)."""
+    compiled kernel when numba is enabled (:mod:`dupspeech._jit`); for seeds end to end (a
+    :class:`~dupspeech.cluster.Ragged`), ``threads`` threads probe a part of the positions each."""
     if _jit.enabled() and len(common):
         table, mask = _hash_set(common)
-        if isinstance(seeds, Ragged):  # one call over all the seeds, the flags as views of one array
-            return Ragged(_members(table, mask, seeds.values), seeds.bounds)
-        return [_members(table, mask, np.asarray(s, dtype=np.uint64)) for s in seeds]
+        if isinstance(seeds, Ragged):  # one array of flags for all the seeds, the speeches' flags views of it
+            flags = np.empty(len(seeds.values), dtype=np.bool_)
+            _jit.in_threads(lambda lo, hi: _members(table, mask, seeds.values[lo:hi], flags[lo:hi]), len(flags),
+                            threads)
+            return Ragged(flags, seeds.bounds)
+        return [_members(table, mask, np.asarray(s, dtype=np.uint64), np.empty(len(s), dtype=np.bool_))
+                for s in seeds]
     return [stock_positions(common, s) for s in seeds]
 
 
@@ -350,20 +356,22 @@ def _fill(table, mask, values):  # pragma: no cover - compiled; tested through s
 
 
 @_jit.njit
-def _members(table, mask, seeds):  # pragma: no cover - compiled; tested through stock_flags
-    """Per position, whether ``seeds[i]`` is in the table: the compiled twin of :func:`stock_positions`."""
-    out = np.zeros(len(seeds), np.bool_)
+def _members(table, mask, seeds, out):  # pragma: no cover - compiled; tested through stock_flags
+    """Per position, whether ``seeds[i]`` is in the table, written to ``out`` (returned): the compiled twin of
+    :func:`stock_positions`."""
     for i in range(len(seeds)):
         v = seeds[i]
         if v == 0:
             out[i] = table[mask + 1] == 1
             continue
         h = np.int64(v & np.uint64(mask))
+        found = False
         while table[h] != 0:
             if table[h] == v:
-                out[i] = True
+                found = True
                 break
             h = (h + 1) & mask
+        out[i] = found
     return out
 
 

@@ -341,7 +341,7 @@ def _match(
             # has none), so stock language is counted from them before they go
             empty = np.zeros(0, dtype=np.uint64)
             stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=[
-                st if len(sd) else empty for st, sd in zip(sets, seeds)] if sets_are_seeds(cfg) else None)
+                st if len(sd) else empty for st, sd in zip(sets, seeds)] if sets_are_seeds(cfg) else None, threads=jobs)
     del sets  # alignment works on the seeds
     release_freed_memory()
     ids = [s.id for s in speeches]
@@ -544,7 +544,7 @@ def find_copies(
     """
     acfg = cfg.align
     if stock is None:
-        stock = align_stage.stock_flags(seeds, unit, acfg)
+        stock = align_stage.stock_flags(seeds, unit, acfg, threads=jobs)
     dates = _speech_dates(speeches, by_name, dropped, given_dates or {})
     state = (speeches, texts, by_name, dates, ranks or {}, acfg)
     n = len(speeches)
