@@ -94,6 +94,23 @@ def test_auto_tokenizer_is_resolved_and_recorded(monkeypatch):
     assert dict(result.settings)["shingle.tokenizer"] == "jieba"
 
 
+@pytest.mark.parametrize("jit", ["1", "0"])
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 9), max_size=40),
+       st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 9), max_size=40), st.booleans(), st.booleans())
+def test_union_sorted_is_np_union1d(jit, a, b, a_distinct, b_distinct):
+    """The union of two code arrays, sorted and distinct: by a merge when both are sorted and distinct already
+    (the LSH's codes), else by a sort; drawn both ways, with small values so that they share some."""
+    from dupspeech.shingle import union_sorted
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        x = np.unique(np.array(a, dtype=np.int64)) if a_distinct else np.array(a, dtype=np.int64)
+        y = np.unique(np.array(b, dtype=np.int64)) if b_distinct else np.array(b, dtype=np.int64)
+        got = union_sorted(x, y)
+    assert got.dtype == np.int64 and np.array_equal(got, np.union1d(x, y))
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=60))
 def test_sorted_unique_is_np_unique(values):

@@ -30,7 +30,7 @@ from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair
 from .normalize import Normalized, OffsetMaps, normalize_many, normalize_spans
 from .segment import split_page
 from .shingle import (combine_into, compact_runs, resolve_tokenizer, shingles, sorted_unique, sorted_unique_into,
-                      token_hashes)
+                      token_hashes, union_sorted)
 
 _CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
 
@@ -685,8 +685,10 @@ def find_pairs(
         lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n, threads=jobs)
     if not isinstance(extra, np.ndarray):
         extra = pair_codes(extra, n)
-    # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples
-    codes = sorted_unique(np.concatenate([lsh, extra.astype(np.int64, copy=False)]))
+    # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples (nor the LSH's codes
+    # kept beside them while they are verified)
+    codes = union_sorted(lsh, extra)
+    del lsh
     with _stage(timings, "verify"):
         if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
             for lo in range(0, len(codes), VERIFY_AT_ONCE):  # in order, so the pairs that pass stay in order

@@ -157,6 +157,45 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sorted_unique(np.concatenate([a, b]))`` of two ``int64`` arrays. When each is sorted and distinct already
+    (as pair codes from the LSH are), by one compiled merge into one new array, without the sort's copy, buffer
+    and mask: at 1 GB the candidates were 181 million codes, 1.45 GB an array."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if _jit.enabled() and _strictly_increasing(a) and _strictly_increasing(b):
+        return _merge_distinct(a, b)
+    return sorted_unique(np.concatenate([a, b]))
+
+
+@_jit.njit
+def _strictly_increasing(values):  # pragma: no cover - compiled; tested through union_sorted
+    for i in range(1, len(values)):
+        if values[i] <= values[i - 1]:
+            return False
+    return True
+
+
+@_jit.njit
+def _merge_distinct(a, b):  # pragma: no cover - compiled; tested through union_sorted
+    out = np.empty(len(a) + len(b), np.int64)
+    i = j = k = 0
+    while i < len(a) and j < len(b):
+        x, y = a[i], b[j]
+        out[k] = min(x, y)
+        i += x <= y
+        j += y <= x
+        k += 1
+    while i < len(a):
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < len(b):
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out[:k]
+
+
 # --- the compiled path: every speech of a run in one call -----------------------------------------------------
 
 
