@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _jit
 from .config import MinHashConfig
-from .minhash import permutations, window_band_values, window_rows
+from .minhash import permutations, window_rows, window_values
 from .shingle import RADIX_MIN, mix64, radix_sort, radix_sort_rows, sort_prefix, sort_values, sorted_unique
 
 
@@ -206,7 +206,6 @@ def grouped_window_codes(
     limit = max_groups if max_groups is not None else -1
     per = max(1, min(BANDS_AT_ONCE, b))
     wide = np.empty(n * per * r, dtype=np.uint32)  # flat, so that the matrices cut from it are C-contiguous
-    longest = int(((np.diff(offsets) + stride - 1) // stride).max())
     # the runs in parts of about the same number of seeds, one per thread
     cut = np.searchsorted(offsets, np.linspace(0, offsets[-1], max(1, threads) + 1)).tolist()
     cut[0], cut[-1] = 0, len(offsets) - 1
@@ -214,9 +213,8 @@ def grouped_window_codes(
     def values(part_lo: int, part_hi: int, *, c0: int, cols: np.ndarray) -> None:
         for k in range(part_lo, part_hi):  # columns c0.. of the windows of the runs of part k
             lo, hi = cut[k], cut[k + 1]
-            window_band_values(seeds, offsets[lo : hi + 1], rows[lo : hi + 1], stride, window // stride,
-                               a_perm[c0 : c0 + cols.shape[1]], b_perm[c0 : c0 + cols.shape[1]],
-                               np.empty((longest, cols.shape[1]), np.uint32), cols)
+            window_values(seeds, offsets[lo : hi + 1], rows[lo : hi + 1], stride, window // stride,
+                           a_perm[c0 : c0 + cols.shape[1]], b_perm[c0 : c0 + cols.shape[1]], cols)
 
     def bands(lo: int, hi: int, *, first: int, cols: np.ndarray) -> np.ndarray:  # bands first + lo.. of cols
         codes = _grouped_pairs_kernel(cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first)

@@ -128,7 +128,7 @@ def window_signatures(hashes: np.ndarray, window: int, stride: int, config: MinH
     n_windows = int(rows[1])
     if _jit.enabled():
         out = np.empty((n_windows, config.num_perm), dtype=np.uint32)
-        _window_values(hashes, np.array([0, n], dtype=np.int64), rows, stride, q, a, b, out)
+        window_values(hashes, np.array([0, n], dtype=np.int64), rows, stride, q, a, b, out)
         return out
     h32 = _low32(hashes)
     block_starts = np.arange(0, n, stride)
@@ -158,13 +158,14 @@ def window_signatures_many(hashes: np.ndarray, offsets: np.ndarray, window: int,
         out = np.empty((rows[-1], config.num_perm), dtype=np.uint32)
     elif out.shape != (rows[-1], config.num_perm):
         raise ValueError(f"out has shape {out.shape}, the windows need {(int(rows[-1]), config.num_perm)}")
-    _window_values(hashes, offsets, rows, stride, window // stride, a, b, out)
+    window_values(hashes, offsets, rows, stride, window // stride, a, b, out)
     return out, rows
 
 
-def _window_values(hashes, offsets: np.ndarray, rows: np.ndarray, stride: int, q: int, a: np.ndarray, b: np.ndarray,
+def window_values(hashes, offsets: np.ndarray, rows: np.ndarray, stride: int, q: int, a: np.ndarray, b: np.ndarray,
                    out: np.ndarray) -> None:
-    """:func:`window_band_values` with its scratch: every permutation ``a``, ``b`` of the runs' windows, into
+    """:func:`window_band_values` with its scratch: the permutations ``a``, ``b`` (all of them, or the columns of
+    some bands) of the windows of the runs ``hashes[offsets[s]:offsets[s + 1]]``, into rows ``rows[s]`` on of
     ``out``."""
     longest = int(((np.diff(offsets) + stride - 1) // stride).max(initial=0))
     window_band_values(np.asarray(hashes, dtype=np.uint64), offsets, rows, stride, q, a, b,
