@@ -626,17 +626,8 @@ def _locations(speeches: list[Speech], texts: Sequence[Normalized] | OffsetMaps,
     """The :class:`Location` of normalised ``[x0[t], x1[t])`` of speech ``who[t]``, for every ``t``: original
     offsets from the speeches' offset maps, and line numbers from their pages' line starts, each in one go."""
     used, local = np.unique(who, return_inverse=True)
-    if isinstance(texts, OffsetMaps):
-        starts, ends = texts.original(who, x0, x1)
-    else:  # speech by speech (one gather each, no copy of the maps)
-        by_speech = np.argsort(local, kind="stable")
-        cuts = np.searchsorted(local[by_speech], np.arange(len(used) + 1))
-        starts = np.empty(len(who), dtype=np.int64)
-        ends = np.empty(len(who), dtype=np.int64)
-        for u, k in enumerate(used.tolist()):
-            rows = by_speech[cuts[u] : cuts[u + 1]]
-            starts[rows] = texts[k].starts[x0[rows]]
-            ends[rows] = texts[k].ends[x1[rows] - 1]
+    maps = texts if isinstance(texts, OffsetMaps) else OffsetMaps.of(texts)
+    starts, ends = maps.original(who, x0, x1)
     # every page's line starts in one array, each page's shifted by the lengths of the pages before it (an offset
     # is below its page's length, so below every later page's line starts)
     names = sorted({speeches[k].file for k in used.tolist()})
