@@ -124,9 +124,22 @@ def _covered(span: Range, others: list[Range]) -> int:
     return total
 
 
-def _detecting(s: Pair, detections: list[Pair], symmetric: bool) -> list[Pair]:
-    out = []
+def _by_documents(detections: list[Pair]) -> dict[tuple[str, str], list[Pair]]:
+    """Detections by their (source, target) documents: only those of a case's documents can detect it, and a
+    large family has tens of thousands of cases (every two copies), each looked up instead of compared with
+    every detection."""
+    by: dict[tuple[str, str], list[Pair]] = {}
     for r in detections:
+        by.setdefault((r[0][0], r[1][0]), []).append(r)
+    return by
+
+
+def _detecting(s: Pair, by_documents: dict[tuple[str, str], list[Pair]], symmetric: bool) -> list[Pair]:
+    near = by_documents.get((s[0][0], s[1][0]), [])
+    if symmetric and s[0][0] != s[1][0]:
+        near = near + by_documents.get((s[1][0], s[0][0]), [])
+    out = []
+    for r in near:
         oriented = _orient(s, r, symmetric)
         if oriented is not None:
             out.append(oriented)
@@ -139,8 +152,9 @@ def _macro_recall(cases: list[Pair], detections: list[Pair], symmetric: bool) ->
     if not cases or not detections:
         return 0.0
     total = 0.0
+    by_documents = _by_documents(detections)
     for s in cases:
-        found = _detecting(s, detections, symmetric)
+        found = _detecting(s, by_documents, symmetric)
         if found:
             chars = _covered(s[0], [r[0] for r in found]) + _covered(s[1], [r[1] for r in found])
             total += chars / ((s[0][2] - s[0][1]) + (s[1][2] - s[1][1]))
@@ -159,7 +173,7 @@ def precision(cases: Iterable[Sequence], detections: Iterable[Sequence], *, symm
 
 def granularity(cases: Iterable[Sequence], detections: Iterable[Sequence], *, symmetric: bool = False) -> float:
     """Mean number of detections per detected case (1 when no case is detected)."""
-    dets = _pairs(detections)
+    dets = _by_documents(_pairs(detections))
     counts = [len(_detecting(s, dets, symmetric)) for s in _pairs(cases)]
     detected = [n for n in counts if n > 0]
     return sum(detected) / len(detected) if detected else 1.0
@@ -178,7 +192,8 @@ def evaluate(cases: Iterable[Sequence], detections: Iterable[Sequence], *, symme
     s, r = _pairs(cases), _pairs(detections)
     prec = _macro_recall(r, s, symmetric)
     rec = _macro_recall(s, r, symmetric)
-    counts = [len(_detecting(c, r, symmetric)) for c in s]
+    by_documents = _by_documents(r)
+    counts = [len(_detecting(c, by_documents, symmetric)) for c in s]
     detected = [n for n in counts if n > 0]
     gran = sum(detected) / len(detected) if detected else 1.0
     return Scores(prec, rec, gran, plagdet_score(prec, rec, gran))
