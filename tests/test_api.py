@@ -295,3 +295,35 @@ def test_candidates_verified_a_part_at_a_time_give_the_same_pairs(monkeypatch, a
     monkeypatch.setattr(api_module, "VERIFY_AT_ONCE", at_once)
     assert api_module.find_pairs(sets, cfg, extra=every) == whole
     assert len(whole) > 5 and {v.relation for v in whole} == {"near_duplicate", "containment"}
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_a_family_recycled_more_often_than_bucket_neighbours_still_joins(monkeypatch, jit):
+    """Fourteen copies of one speech fill their speech LSH buckets; with ``bucket_neighbours=2`` each is a
+    candidate with the next two of a bucket only, so far fewer pairs are verified, yet the families are the
+    same: the fourteen, and four copies of another speech that shares a fifth of the first one's shingles."""
+    import numpy as np
+
+    from dupspeech import api as api_module
+    from dupspeech.cluster import Ragged, families
+
+    monkeypatch.setenv("DUPSPEECH_JIT", jit)  # the compiled banding kernel and the numpy path
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 2**63, 400, dtype=np.uint64)
+    other = np.concatenate([base[:80], rng.integers(0, 2**63, 320, dtype=np.uint64)])
+
+    def copy(of: np.ndarray) -> np.ndarray:  # a twentieth dropped, a few shingles of its own
+        kept = of[rng.random(len(of)) > 0.05]
+        return np.unique(np.concatenate([kept, rng.integers(0, 2**63, 8, dtype=np.uint64)]))
+
+    sets = Ragged.of([copy(base) for _ in range(14)] + [copy(other) for _ in range(4)])
+    sizes = [len(s) for s in sets]
+    every = api_module.find_pairs(sets, api_module.settings(bucket_neighbours=None))
+    few = api_module.find_pairs(sets, api_module.settings(bucket_neighbours=2))
+    assert len(every) == 14 * 13 // 2 + 6
+    assert 13 + 3 <= len(few) < len(every) - 20
+    assert families(len(sets), few, sizes) == families(len(sets), every, sizes) == [
+        (list(range(14)), []), (list(range(14, 18)), [])]
+    assert {(v.i, v.j) for v in few} <= {(v.i, v.j) for v in every}
+    with pytest.raises(ConfigError, match="bucket_neighbours"):
+        dupspeech.cluster({"a.txt": TEMPLATE.format(place="全县")}, bucket_neighbours=0)

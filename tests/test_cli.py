@@ -51,6 +51,33 @@ def test_options_reach_the_library(tmp_path):
     assert (s["cluster.threshold"], s["cluster.containment"]) == (0.9, 0.7)
 
 
+def test_bucket_neighbours_option_on_cluster_an_index_and_dedup(tmp_path):
+    """``--bucket-neighbours``: a number or ``all`` (None for the library) reaches the settings of ``cluster``,
+    of ``cluster --index`` (for that run only) and of ``dedup``; anything else is a usage error naming it."""
+    corpus = str(make_corpus(tmp_path))
+
+    def neighbours(*args):
+        res = CliRunner().invoke(main, ["cluster", *args, "--json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)["settings"]["cluster.bucket_neighbours"]
+
+    assert neighbours(corpus) == 50
+    assert neighbours(corpus, "--bucket-neighbours", "all") is None
+    assert neighbours(corpus, "--bucket-neighbours", "7") == 7
+    db = str(tmp_path / "speeches.db")
+    assert CliRunner().invoke(main, ["index", "add", corpus, "--index", db]).exit_code == 0
+    assert neighbours("--index", db, "--bucket-neighbours", "3") == 3
+    assert neighbours("--index", db) == 50
+    for bad in ("0", "many"):
+        res = CliRunner().invoke(main, ["cluster", corpus, "--bucket-neighbours", bad])
+        assert res.exit_code == 2 and "bucket" in res.output, res.output
+    clean = str(tmp_path.parent / f"{tmp_path.name}-clean")  # outside the corpus
+    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--bucket-neighbours", "x"])
+    assert res.exit_code == 2 and "bucket-neighbours" in res.output
+    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--bucket-neighbours", "all", "--json"])
+    assert res.exit_code == 0, res.output
+
+
 def test_bad_usage_exits_2(tmp_path):
     corpus = str(make_corpus(tmp_path))
     assert CliRunner().invoke(main, ["cluster", corpus, "--ngram", "0"]).exit_code == 2

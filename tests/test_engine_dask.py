@@ -59,7 +59,7 @@ def test_generated_corpus_identical_to_local(scheduler, generated):
 
 def test_options_and_dates_identical_to_local(scheduler, generated):
     first = sorted(p.relative_to(generated).as_posix() for p in generated.rglob("*.txt"))[0]
-    options = dict(threshold=0.7, ngram=4, num_perm=64, seed=3, dates={first: "2001"})
+    options = dict(threshold=0.7, ngram=4, num_perm=64, seed=3, dates={first: "2001"}, bucket_neighbours=1)
     assert (engine_dask.cluster(generated, scheduler=scheduler, partitions=3, **options).to_json()
             == dupspeech.cluster(generated, **options).to_json())
     assert (engine_dask.cluster(EXAMPLES, scheduler=scheduler, provenance=False).to_json()
@@ -193,16 +193,16 @@ signature_sets = st.lists(st.lists(st.integers(0, 5), min_size=16, max_size=16),
 def test_band_shuffle_finds_the_pairs_of_one_lsh_index(rows, n_reducers):
     sigs = np.array(rows, dtype=np.uint32)  # few distinct values, so bands collide often
     groups = np.arange(len(sigs)) // 2  # two rows per group, as windows of one speech
-    for threshold, max_groups in ((0.5, None), (0.3, 3)):
+    for threshold, max_groups, near in ((0.5, None, None), (0.3, 3, None), (0.5, None, 1), (0.3, None, 2)):
         keys, row, dest = engine_dask._keyed(sigs, threshold, n_reducers)
-        # what each reducer sees of the keys
-        reduced = [engine_dask._bucket_pairs(keys[dest == r], groups[row[dest == r]], max_groups)
+        # what each reducer sees of the keys (a bucket's rows all reach one, so its neighbours are the same)
+        reduced = [engine_dask._bucket_pairs(keys[dest == r], groups[row[dest == r]], max_groups, near)
                    for r in range(n_reducers)]
         found = {(int(g), int(h)) for pairs, _ in reduced for g, h in pairs}
-        assert found == grouped_pairs(sigs, groups, threshold=threshold, max_groups=max_groups)
+        assert found == grouped_pairs(sigs, groups, threshold=threshold, max_groups=max_groups, neighbours=near)
         for min_hits in (2, 3):  # bucket counts add up over the reducers as over one index's bands
             assert engine_dask._window_pairs(reduced, len(sigs), min_hits) == grouped_pairs(
-                sigs, groups, threshold=threshold, max_groups=max_groups, min_hits=min_hits)
+                sigs, groups, threshold=threshold, max_groups=max_groups, min_hits=min_hits, neighbours=near)
     keys, row, dest = engine_dask._keyed(sigs, 0.5, 1)
     pairs = {(int(g), int(h)) for g, h in engine_dask._bucket_pairs(keys, row, None)[0]}
     assert pairs == set(candidate_pairs(sigs, list(range(len(sigs))), threshold=0.5, seed=1))  # datasketch's own

@@ -170,10 +170,10 @@ def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups,
         expected = grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups)
     b, r = lsh_params(0.5, 32)
     limit = -1 if max_groups is None else max_groups
-    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask), 0)
+    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask), 0, -1)
     assert {(int(c) // 9, int(c) % 9) for c in codes} == expected
     # bands taken in parts (as threads take them) give the same codes
-    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask), 0)
+    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask), 0, -1)
              for lo, hi in ((0, 1), (1, b // 2), (b // 2, b))]
     assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(codes))
 
@@ -236,6 +236,38 @@ def test_min_hits_counts_the_buckets_two_groups_share_over_all_bands(jit, seed, 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", jit)
         assert grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups, min_hits=min_hits) == expected
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), neighbours=st.sampled_from([None, 1, 2, 4]), max_groups=st.sampled_from([None, 6]),
+       threads=st.integers(1, 3))
+def test_bucket_neighbours_pair_each_group_with_the_next_ones_of_its_bucket(jit, seed, neighbours, max_groups,
+                                                                            threads):
+    """With ``neighbours`` a bucket's distinct groups, ascending, give the pairs at most ``neighbours`` apart (all
+    of them in a bucket of ``neighbours + 1`` or fewer): checked against a plain dictionary of buckets per band,
+    with few values so that buckets hold many groups, and rows of one group in one bucket."""
+    from dupspeech.index import grouped_codes, lsh_params
+
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 2, (40, 32)).astype(np.uint32)
+    groups = rng.integers(0, 15, 40)
+    b, r = lsh_params(0.5, 32)
+    expected = set()
+    for band in range(b):
+        buckets: dict[tuple[int, ...], set[int]] = {}
+        for row, g in zip(sigs, groups):
+            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
+        for members in buckets.values():
+            if max_groups is None or len(members) <= max_groups:
+                ordered = sorted(members)
+                for x, g in enumerate(ordered):
+                    expected |= {(g, h) for h in ordered[x + 1 : x + 1 + (neighbours or len(ordered))]}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        codes = grouped_codes(sigs, groups, threshold=0.5, span=15, max_groups=max_groups, neighbours=neighbours,
+                              threads=threads)
+    assert {(int(c) // 15, int(c) % 15) for c in codes} == expected
 
 
 @pytest.mark.parametrize("num_perm", [16, 64, 128, 256])

@@ -68,6 +68,7 @@ def settings(
     fold_numbers: bool = _SHINGLE.fold_numbers,
     tokenizer: str = _SHINGLE.tokenizer,
     min_shingles: int = _CLUSTER.min_shingles,
+    bucket_neighbours: int | None = _CLUSTER.bucket_neighbours,
     align: AlignConfig | None = None,
 ) -> Settings:
     """Build validated :class:`Settings` from the flat keyword options the API and CLI take.
@@ -84,6 +85,8 @@ def settings(
         tokenizer: Word segmenter in word mode: ``"jieba"``, ``"rjieba"`` or ``"auto"`` (rjieba when installed:
             the same tokens, about 20 times faster).
         min_shingles: Speeches with fewer shingles take no part in pairs (30).
+        bucket_neighbours: In a speech LSH bucket of more speeches, each is a candidate with this many next ones
+            only (50); None: with all (see :class:`ClusterConfig`).
         align: Passage alignment options (:class:`AlignConfig`).
     """
     if ngram is None:
@@ -101,6 +104,7 @@ def settings(
             containment=containment,
             candidate_threshold=candidate_threshold,
             min_shingles=min_shingles,
+            bucket_neighbours=bucket_neighbours,
         ),
         align=align or AlignConfig(),
     )
@@ -673,7 +677,8 @@ def find_pairs(
     out: list[cluster_stage.Verified] = []
     with _stage(timings, "lsh"):
         # the pairs datasketch's MinHashLSH returns (tested against it), about 6 times faster
-        lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n, threads=jobs)
+        lsh = grouped_codes(sigs, np.asarray(keys), threshold=cfg.cluster.candidate_threshold, span=n, threads=jobs,
+                            neighbours=cfg.cluster.bucket_neighbours)
     if not isinstance(extra, np.ndarray):
         extra = pair_codes(extra, n)
     # candidates as sorted codes i * n + j: millions of them at scale, so no Python tuples (nor the LSH's codes

@@ -112,6 +112,28 @@ def _window_option(fn):
                              "about 70 characters (docs/defaults.md).")(fn)
 
 
+class _Neighbours(click.ParamType):
+    """``--bucket-neighbours``: a whole number, or ``all`` (None for the library)."""
+
+    name = "N|all"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int) or value == "all":
+            return None if value == "all" else value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number nor 'all'", param, ctx)
+
+
+def _neighbours_option(fn):
+    return click.option("--bucket-neighbours", type=_Neighbours(), default=api._CLUSTER.bucket_neighbours,
+                        show_default=True,
+                        help="In a speech LSH bucket of more speeches (stock language on a large corpus), pair each "
+                             "speech with this many next ones only, so candidates grow with the corpus, not its "
+                             "square; 'all' pairs them all (benchmarks/README.md).")(fn)
+
+
 def _align_option(ctx: click.Context) -> dict:
     """``align=`` for the library when ``--window-min-hits`` was typed (an index keeps its own settings
     otherwise); an invalid value is the library's ConfigError, a usage error."""
@@ -147,7 +169,7 @@ def _scale_options(fn):
                                   "instead of reading CORPUS.")
 
 
-_TUNING = ("threshold", "containment", "shingle", "ngram", "tokenizer", "num_perm", "seed")
+_TUNING = ("threshold", "containment", "shingle", "ngram", "tokenizer", "num_perm", "seed", "bucket_neighbours")
 
 
 def _given(ctx: click.Context, names: tuple[str, ...] = _TUNING) -> dict:
@@ -212,13 +234,14 @@ def main() -> None:
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
 @_window_option
+@_neighbours_option
 @_jobs_option
 @_scale_options
 @_progress_option
 @click.pass_context
 def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, tokenizer, num_perm,
-                seed, provenance, window_min_hits, jobs, index_location, engine, scheduler, workers, spill_dir,
-                progress) -> None:
+                seed, provenance, window_min_hits, bucket_neighbours, jobs, index_location, engine, scheduler, workers,
+                spill_dir, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.
@@ -237,6 +260,7 @@ def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, sh
             tokenizer=tokenizer,
             num_perm=num_perm,
             seed=seed,
+            bucket_neighbours=bucket_neighbours,
             jobs=jobs,
             **_align_option(ctx),
         )
@@ -397,11 +421,12 @@ def render_comparison(result: Result, console: Console, *, limit: int | None = 1
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
 @_tuning_options
 @_window_option
+@_neighbours_option
 @_jobs_option
 @_progress_option
 @click.pass_context
 def dedup_cmd(ctx, corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
-              tokenizer, num_perm, seed, window_min_hits, jobs, progress) -> None:
+              tokenizer, num_perm, seed, window_min_hits, bucket_neighbours, jobs, progress) -> None:
     """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
 
     CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),
@@ -412,7 +437,7 @@ def dedup_cmd(ctx, corpus, out_dir, keep, drop_copied, force, as_json, quiet, th
     with _progress_bar(_show_progress(progress, quiet)) as update:
         result = _run(api.cluster, corpus, progress=update, threshold=threshold, containment=containment,
                       shingle=shingle, ngram=ngram, tokenizer=tokenizer, num_perm=num_perm, seed=seed, jobs=jobs,
-                      **_align_option(ctx))
+                      bucket_neighbours=bucket_neighbours, **_align_option(ctx))
     manifest = _run(dedup_stage.dedup, result, out_dir, keep=keep, drop_copied=drop_copied, force=force)
     if as_json:
         click.echo(manifest.to_json(), nl=False)

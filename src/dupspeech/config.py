@@ -108,12 +108,20 @@ class ClusterConfig:
         candidate_threshold: Jaccard threshold of the LSH index; lower than ``threshold`` so that truncated
             copies (low Jaccard, high containment) are found as candidates.
         min_shingles: Speeches with fewer shingles take no part in pairs (too short to judge).
+        bucket_neighbours: In an LSH bucket of more speeches than this (plus one), each speech becomes a
+            candidate with the next ``bucket_neighbours`` speeches of the bucket (in corpus order) instead of
+            all of them. Stock language puts hundreds or thousands of unrelated speeches in one bucket on a
+            large corpus, and all their pairs grow with the square of the corpus; neighbours grow with it.
+            A family recycled more often than this still joins: its copies fill their buckets and each is
+            verified against its neighbours. None pairs every speech of a bucket (as datasketch's
+            ``MinHashLSH`` does); measured in benchmarks/README.md.
     """
 
     threshold: float = 0.6
     containment: float = 0.8
     candidate_threshold: float = 0.25
     min_shingles: int = 30
+    bucket_neighbours: int | None = 50
 
     def __post_init__(self) -> None:
         for name in ("threshold", "containment", "candidate_threshold"):
@@ -127,6 +135,10 @@ class ClusterConfig:
             )
         if self.min_shingles < 1:
             raise ConfigError(f"min_shingles must be >= 1, got {self.min_shingles}")
+        if self.bucket_neighbours is not None and (
+                not isinstance(self.bucket_neighbours, int) or self.bucket_neighbours < 1):
+            raise ConfigError(f"bucket_neighbours must be a whole number >= 1, or None for every pair of a bucket"
+                              f" ('all' on the command line), got {self.bucket_neighbours!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -355,7 +355,8 @@ def _emit(sigs: np.ndarray, eligible: np.ndarray, windows: list[np.ndarray], cfg
     return pieces
 
 
-def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None,
+                  neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(g, h)``, ``g < h``, of groups that share a key, as ``int64[n, 2]`` (see ``index.grouped_pairs``),
     and the number of keys (buckets) each pair shares."""
     if len(keys) < 2:
@@ -381,15 +382,16 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None) ->
     bucket = np.empty(n, dtype=np.int64)
     bucket[order] = np.cumsum(first) - 1
     del order, first
-    pairs, hits = count_codes(bucket_pairs(bucket, gids, span, max_groups=max_groups))
+    pairs, hits = count_codes(bucket_pairs(bucket, gids, span, max_groups=max_groups, neighbours=neighbours))
     return np.stack([pairs // span, pairs % span], axis=1), hits
 
 
 @_task
-def _reduce(offsets: list[int], *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def _reduce(offsets: list[int], neighbours: int | None, *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The reduce side of the band shuffle: one reducer's rows from every partition, grouped by key.
 
-    ``refs[p]`` is partition ``p``'s piece for this reducer; ``offsets[p]`` its first speech's number.
+    ``refs[p]`` is partition ``p``'s piece for this reducer; ``offsets[p]`` its first speech's number. A key's rows
+    all reach one reducer, so a bucket's neighbours (``ClusterConfig.bucket_neighbours``) are a local run's.
     """
     pieces = [_get(ref) for ref in refs]
     sig_keys = np.concatenate([p[0] for p in pieces])
@@ -397,7 +399,7 @@ def _reduce(offsets: list[int], *refs) -> tuple[np.ndarray, tuple[np.ndarray, np
     win_keys = np.concatenate([p[2] for p in pieces])
     win_gids = np.concatenate([p[3] + offsets[k] for k, p in enumerate(pieces)])
     del pieces
-    sig_pairs = _bucket_pairs(sig_keys, sig_gids, None)[0]
+    sig_pairs = _bucket_pairs(sig_keys, sig_gids, None, neighbours)[0]
     del sig_keys, sig_gids
     return sig_pairs, _bucket_pairs(win_keys, win_gids, MAX_BUCKET_SPEECHES)
 
@@ -751,7 +753,8 @@ def _run(client, files, docs, cfg: Settings, n_parts: int, folder: str | None, *
     del summaries
 
     with stage("shuffle"):
-        reduced = _collect(client, [_submit(client, _reduce, chars, offsets, *(f[4 + r] for f in prepared))
+        reduced = _collect(client, [_submit(client, _reduce, chars, offsets, cfg.cluster.bucket_neighbours,
+                                            *(f[4 + r] for f in prepared))
                                     for r in range(n_reducers)])
         del prepared  # the band pieces are freed (or their files deleted) once reduced
         _remove(folder, "bands-")

@@ -105,7 +105,8 @@ def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
 
 
 def grouped_pairs(
-    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None, min_hits: int = 1
+    sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None, min_hits: int = 1,
+    neighbours: int | None = None,
 ) -> set[tuple[int, int]]:
     """Pairs of distinct groups ``(g, h)``, ``g < h``, that have rows in a common LSH bucket.
 
@@ -120,11 +121,14 @@ def grouped_pairs(
         threshold: Jaccard threshold the bands are tuned for.
         max_groups: Buckets spanning more groups than this are skipped (stock language).
         min_hits: Pairs that meet in fewer buckets than this (counted over all bands) are dropped.
+        neighbours: In a bucket of more groups than ``neighbours + 1``, each group is paired with the next
+            ``neighbours`` groups of the bucket (in ascending order) only; None pairs them all.
     """
     if len(sigs) < 2:
         return set()
     span = int(np.max(groups)) + 1
-    codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span, min_hits=min_hits)
+    codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span, min_hits=min_hits,
+                          neighbours=neighbours)
     return set(code_pairs(codes, span))
 
 
@@ -141,7 +145,7 @@ def pair_codes(pairs: Iterable[tuple[int, int]], span: int) -> np.ndarray:
 
 def grouped_codes(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None,
-    min_hits: int = 1, threads: int = 1,
+    min_hits: int = 1, threads: int = 1, neighbours: int | None = None,
 ) -> np.ndarray:
     """:func:`grouped_pairs` as sorted codes ``g * span + h`` (``span`` above every group): an array, for
     millions of pairs. With the compiled kernel, ``threads`` threads band at once (each takes some bands)."""
@@ -153,16 +157,17 @@ def grouped_codes(
     if _jit.enabled():
         sigs = np.ascontiguousarray(sigs, dtype=np.uint32)
         limit = max_groups if max_groups is not None else -1
+        near = neighbours if neighbours is not None else -1
 
         def bands(lo: int, hi: int) -> np.ndarray:
-            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS), 0)
+            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS), 0, near)
 
         codes = np.concatenate(_jit.in_threads(bands, b, threads))
     else:
         found: list[np.ndarray] = []
         for band in range(b):
             _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
-            found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups))
+            found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups, neighbours=neighbours))
         codes = np.concatenate(found)
     return _distinct_codes(codes, min_hits)
 
@@ -217,7 +222,8 @@ def grouped_window_codes(
                            a_perm[c0 : c0 + cols.shape[1]], b_perm[c0 : c0 + cols.shape[1]], cols)
 
     def bands(lo: int, hi: int, *, first: int, cols: np.ndarray) -> np.ndarray:  # bands first + lo.. of cols
-        codes = _grouped_pairs_kernel(cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first)
+        codes = _grouped_pairs_kernel(cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first,
+                                      -1)
         return _some_codes(codes, min_hits)
 
     found: list[np.ndarray] = []
@@ -285,7 +291,8 @@ def count_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> tuple[n
     return s[starts], np.add.reduceat(np.asarray(weights, dtype=np.int64)[order], starts)
 
 
-def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None) -> np.ndarray:
+def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None,
+                 neighbours: int | None = None) -> np.ndarray:
     """Pairs of distinct groups that share a bucket, encoded ``g * span + h`` with ``g < h`` (may repeat).
 
     Args:
@@ -293,6 +300,8 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
         groups: Group of each row, in ``[0, span)``.
         span: One more than the largest group.
         max_groups: Buckets spanning more groups than this give no pairs (stock language).
+        neighbours: In a bucket, a group is paired with the next ``neighbours`` groups (in ascending order)
+            only, so a bucket of ``m`` groups gives at most ``m * neighbours`` pairs; None: with all of them.
     """
     # distinct (bucket, group) memberships, sorted by bucket then group
     member = sorted_unique(bucket.astype(np.int64) * span + groups)
@@ -306,19 +315,26 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
     for m in np.unique(sizes[ok]).tolist():
         sel = starts[ok & (sizes == m)]
         block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
-        x, y = np.triu_indices(m, 1)
+        x, y = np.triu_indices(m, 1) if neighbours is None or m <= neighbours + 1 else _near_indices(m, neighbours)
         found.append(block[:, x].ravel() * span + block[:, y].ravel())
     return np.concatenate(found)
+
+
+def _near_indices(m: int, neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions ``(x, y)``, ``x < y <= x + neighbours``, of ``m`` sorted groups."""
+    steps = range(1, min(neighbours, m - 1) + 1)
+    x = np.concatenate([np.arange(m - d) for d in steps])
+    return x, x + np.concatenate([np.full(m - d, d) for d in steps])
 
 
 _ALL_BITS = (1 << 64) - 1
 
 
 @_jit.njit
-def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask, band0):  # pragma: no cover - tested vs numpy
+def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask, band0, neighbours):  # pragma: no cover - tested vs numpy
     """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats) from the bands ``band_lo`` to ``band_hi``
     (excluded) of ``r`` rows each, whose columns in ``sigs`` start with band ``band0``'s (0: all of them);
-    ``max_groups < 0`` means no limit.
+    ``max_groups < 0`` means no limit, ``neighbours < 0`` all pairs of a bucket.
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
     Each band's values are copied row by row (``vals``) as they are hashed; :func:`_band_codes` does the rest.
@@ -330,7 +346,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     for band in range(band_lo, band_hi):
         _hash_band(sigs, (band - band0) * r, band, r, vals, keys, high, groups)
         out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
-                                 span, r, max_groups, out, n_out)
+                                 span, r, max_groups, neighbours, out, n_out)
     return out[:n_out]
 
 
@@ -365,7 +381,7 @@ def _band_buffers(n, r, key_mask, span):  # pragma: no cover - compiled
 
 @_jit.njit
 def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low, span, r, max_groups,
-                out, n_out):  # pragma: no cover - compiled; tested through both banding kernels
+                neighbours, out, n_out):  # pragma: no cover - compiled; tested through both banding kernels
     """One band: ``keys[row]`` (its band hash's ``high`` bits and the row's group) and ``vals[row]`` (its band
     values) given, append to ``out`` the codes of the pairs of groups whose rows share the band values.
 
@@ -405,7 +421,7 @@ def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first
                 break
         if uniform:
             members[: e - s] = owner[s:e]
-            out, n_out = _emit_pairs(members, e - s, span, max_groups, out, n_out)
+            out, n_out = _emit_pairs(members, e - s, span, max_groups, neighbours, out, n_out)
             s = e
             continue
         # a hash collision: split the run into its buckets of equal band values
@@ -427,13 +443,13 @@ def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first
                     taken[v] = True
                     members[m] = owner[v]
                     m += 1
-            out, n_out = _emit_pairs(members, m, span, max_groups, out, n_out)
+            out, n_out = _emit_pairs(members, m, span, max_groups, neighbours, out, n_out)
         s = e
     return out, n_out
 
 
 @_jit.njit
-def _emit_pairs(members, m, span, max_groups, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
+def _emit_pairs(members, m, span, max_groups, neighbours, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
     """Append to ``out`` the codes ``g * span + h`` of every pair of distinct groups among ``members[:m]`` (the
     groups of one bucket's rows, sorted and made distinct in place), unless there are more than ``max_groups``
     of them (``max_groups < 0``: no limit). Returns ``out`` (grown when full) and its new length."""
@@ -447,13 +463,14 @@ def _emit_pairs(members, m, span, max_groups, out, n_out):  # pragma: no cover -
             d += 1
     if d < 2 or (max_groups >= 0 and d > max_groups):
         return out, n_out
-    need = n_out + d * (d - 1) // 2
+    near = d - 1 if neighbours < 0 else min(neighbours, d - 1)
+    need = n_out + d * near - near * (near + 1) // 2
     if need > len(out):
         bigger = np.empty(max(need, 2 * len(out)), np.int64)
         bigger[:n_out] = out[:n_out]
         out = bigger
     for x in range(d):
-        for y in range(x + 1, d):
+        for y in range(x + 1, min(x + near + 1, d)):
             out[n_out] = members[x] * span + members[y]
             n_out += 1
     return out, n_out

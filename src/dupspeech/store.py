@@ -144,6 +144,7 @@ def _options_of(cfg: Settings) -> dict[str, object]:
         "seed": cfg.minhash.seed,
         "fold_numbers": cfg.shingle.fold_numbers,
         "min_shingles": cfg.cluster.min_shingles,
+        "bucket_neighbours": cfg.cluster.bucket_neighbours,
         "align": cfg.align,
     }
 
@@ -334,8 +335,9 @@ class Index:
         """Which indexed speeches each speech of ``source`` recycles, and which passages it copied from where.
 
         The speeches of ``source`` get ids ``query/<name>#k``. Candidates are the indexed speeches that share an
-        LSH band with a query speech's signature, or a bucket with one of its passage windows (buckets of more
-        than 50 speeches are stock language); they are verified on the exact shingle sets and aligned exactly as
+        LSH band with a query speech's signature (all of them: ``bucket_neighbours`` bounds the pairs of a whole
+        corpus's clustering, and a query's are bounded by its own speeches), or a bucket with one of its passage
+        windows (buckets of more than 50 speeches are stock language); they are verified on the exact shingle sets and aligned exactly as
         :func:`dupspeech.cluster` does. The result holds the query's files and speeches, the indexed speeches
         found, the pairs (query speech first), the families among them, and the copies.
 
