@@ -94,10 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path, help="a folder written by generate.py (with truth.json)")
     ap.add_argument("--sweep", action="store_true", help="sweep shingle mode, n-gram and threshold")
+    ap.add_argument("--bucket-neighbours", default="50", metavar="N|all",
+                    help="ClusterConfig.bucket_neighbours for the run (default 50; all: every pair of a bucket)")
     args = ap.parse_args(argv)
     truth = json.loads((args.corpus / "truth.json").read_text(encoding="utf-8"))
     if not args.sweep:
-        result, secs = run(args.corpus)
+        near = None if args.bucket_neighbours == "all" else int(args.bucket_neighbours)
+        result, secs = run(args.corpus, bucket_neighbours=near)
         print(json.dumps({"seconds": round(secs, 2), **score(args.corpus, result, truth)}, ensure_ascii=False, indent=2))
         return 0
     rows = []

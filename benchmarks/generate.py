@@ -32,7 +32,8 @@ What is generated
   sentence dropped or added in a paragraph, a paragraph dropped, paragraphs reordered, a new paragraph
   inserted, a new title, boilerplate changed; role **truncated** copies keep only the first 30–70 % of the
   text (cut at a paragraph or sentence end). Some copies are put on the same page as their source, always
-  with a new title.
+  with a new title. With ``--large-families N``, N more families of 60–300 copies each (a template recycled
+  hundreds of times), made after the others, so that the corpus without them does not change.
 * **stitched** speeches: 1–3 consecutive paragraphs from each of 2–3 different sources plus new text;
   they share passages with those families but are not members (``family: null``).
 * **unrelated** speeches: new text that shares only boilerplate with other speeches.
@@ -776,6 +777,10 @@ class Editor:
 # ------------------------------------------------------------------------------------ corpus
 
 
+LARGE_FAMILY = (60, 300)
+"""Copies in each of the ``--large-families`` families."""
+
+
 class _Builder:
     def __init__(self, seed: int, gov_dir: Path | None) -> None:
         self.seed = seed
@@ -856,12 +861,12 @@ class _Builder:
         return d
 
     # -- speech kinds
-    def family(self) -> None:
+    def family(self, copies: int | None = None) -> None:
         rng = self.rng
         f = len(self.families)
         source = self.new_draft("source", f)
         members = [source]
-        n_copies = rng.choices((1, 2, 3, 4, 5), weights=(30, 30, 20, 12, 8))[0]
+        n_copies = copies if copies is not None else rng.choices((1, 2, 3, 4, 5), weights=(30, 30, 20, 12, 8))[0]
         glue_at = rng.randrange(n_copies) if rng.random() < 0.25 else -1
         for c in range(n_copies):
             whole = [m for m in members if m.role != "truncated"]
@@ -903,7 +908,7 @@ class _Builder:
     def unrelated(self) -> None:
         self.new_draft("unrelated", None, force_boiler=True)
 
-    def build(self, families: int | None, size: int | None) -> None:
+    def build(self, families: int | None, size: int | None, large_families: int = 0) -> None:
         rng = self.rng
         n_stitched = n_unrelated = 0
         while True:
@@ -922,6 +927,8 @@ class _Builder:
             self.stitched()
         if n_unrelated == 0:
             self.unrelated()
+        for _ in range(large_families):  # last, so that the rest is drawn as without them
+            self.family(copies=rng.randint(*LARGE_FAMILY))
 
     def estimate(self) -> int:
         """Approximate size of the pages in bytes (drafts do not change once made)."""
@@ -1227,6 +1234,7 @@ def generate_corpus(
     gov_reports_dir: str | Path | None = None,
     use_gov_reports: bool = True,
     force: bool = False,
+    large_families: int = 0,
 ) -> dict:
     """Write a labelled corpus into ``out_dir`` and return the truth (also written to ``truth.json``).
 
@@ -1239,6 +1247,7 @@ def generate_corpus(
             ``families`` is not given. With neither, 20 families are made.
         gov_reports_dir: Folder of government work reports; defaults to :data:`GOV_REPORTS_DIR`. When it
             does not exist (or ``use_gov_reports`` is false) all text is synthesised.
+        large_families: Families of :data:`LARGE_FAMILY` copies made besides (after) the others.
     """
     out = Path(out_dir)
     if isinstance(size, str):
@@ -1247,10 +1256,12 @@ def generate_corpus(
         families = 20
     if families is not None and families < 1:
         raise ValueError("families must be at least 1")
+    if large_families < 0:
+        raise ValueError(f"large_families must be 0 or more, got {large_families}")
     _prepare(out, force)
     gov = Path(gov_reports_dir) if gov_reports_dir is not None else GOV_REPORTS_DIR
     b = _Builder(seed, gov if use_gov_reports else None)
-    b.build(families, size if families is None else None)
+    b.build(families, size if families is None else None, large_families)
     rng = b.rng
     renderer = _Renderer(rng, b.synth)
     placed: list[Placed] = []
@@ -1524,13 +1535,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--families", type=int, help="number of families")
     parser.add_argument("--gov-reports", help=f"folder of government work reports (default {GOV_REPORTS_DIR})")
     parser.add_argument("--no-gov-reports", action="store_true", help="synthesise all text")
+    parser.add_argument("--large-families", type=int, default=0, metavar="N",
+                        help="also make N families of {}-{} copies each".format(*LARGE_FAMILY))
     parser.add_argument("--force", action="store_true", help="replace a corpus generated there before")
     parser.add_argument("--no-check", action="store_true", help="skip check_truth after writing")
     args = parser.parse_args(argv)
     try:
         truth = generate_corpus(args.out_dir, args.seed, families=args.families, size=args.size,
                                 gov_reports_dir=args.gov_reports, use_gov_reports=not args.no_gov_reports,
-                                force=args.force)
+                                force=args.force, large_families=args.large_families)
     except (ValueError, FileExistsError) as exc:
         parser.error(str(exc))
     total = sum((Path(args.out_dir) / f["file"]).stat().st_size for f in truth["files"])

@@ -140,3 +140,19 @@ def test_refuses_a_non_empty_folder_unless_forced(tmp_path, no_gov_reports):
 def test_cli(tmp_path, no_gov_reports, capsys):
     assert generate.main([str(tmp_path / "out"), "--seed", "2", "--families", "2"]) == 0
     assert "check_truth: ok" in capsys.readouterr().out
+
+
+def test_large_families_come_after_the_rest_which_stays_as_it_was(tmp_path, no_gov_reports, monkeypatch):
+    """``large_families`` adds families of ``LARGE_FAMILY`` copies after the others: the speeches and families
+    of the corpus without them are drawn the same (their truth entries are the same), and check_truth holds."""
+    monkeypatch.setattr(generate, "LARGE_FAMILY", (9, 12))  # small, for speed; the default is 60-300
+    plain = generate_corpus(tmp_path / "plain", seed=4, families=5)
+    large = generate_corpus(tmp_path / "large", seed=4, families=5, large_families=2)
+    check_truth(tmp_path / "large")
+    assert len(large["families"]) == len(plain["families"]) + 2
+    sizes = [len(f) for f in large["families"]]
+    assert sizes[: len(plain["families"])] == [len(f) for f in plain["families"]]
+    assert all(10 <= n <= 13 for n in sizes[-2:])  # the source and 9-12 copies
+    assert {s["title"] for s in plain["speeches"]} <= {s["title"] for s in large["speeches"]}
+    with pytest.raises(ValueError, match="large_families"):
+        generate_corpus(tmp_path / "bad", seed=4, families=5, large_families=-1)
