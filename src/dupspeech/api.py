@@ -702,9 +702,9 @@ def find_pairs(
 
 VERIFY_AT_ONCE = 1 << 22
 """Candidate pairs verified at once: verification makes about 15 arrays of 8 bytes per pair it is given, which
-for the 181 million candidates of the 1 GB benchmark corpus (stock language puts hundreds of speeches in one
-LSH bucket, and their pairs grow with the square of the corpus) outgrew 24 GiB; 4 million pairs take about
-0.5 GiB."""
+for the 181 million candidates of the 1 GB benchmark corpus outgrew 24 GiB (before ``bucket_neighbours``, when
+every two speeches of an LSH bucket were a candidate: the LSH gives 35 million since, the windows 34 million);
+4 million pairs take about 0.5 GiB."""
 
 
 def _verify_chunk(state, pairs) -> list[cluster_stage.Verified]:

@@ -118,8 +118,10 @@ class _Neighbours(click.ParamType):
     name = "N|all"
 
     def convert(self, value, param, ctx):
-        if value is None or isinstance(value, int) or value == "all":
-            return None if value == "all" else value
+        if value == "all":
+            return None
+        if value is None or isinstance(value, int):  # the default, or a value given from Python
+            return value
         try:
             return int(value)
         except ValueError:

@@ -450,9 +450,10 @@ def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first
 
 @_jit.njit
 def _emit_pairs(members, m, span, max_groups, neighbours, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
-    """Append to ``out`` the codes ``g * span + h`` of every pair of distinct groups among ``members[:m]`` (the
+    """Append to ``out`` the codes ``g * span + h`` of the pairs of distinct groups among ``members[:m]`` (the
     groups of one bucket's rows, sorted and made distinct in place), unless there are more than ``max_groups``
-    of them (``max_groups < 0``: no limit). Returns ``out`` (grown when full) and its new length."""
+    of them (``max_groups < 0``: no limit): every pair, or with ``neighbours >= 0`` those at most ``neighbours``
+    apart in ascending order. Returns ``out`` (grown when full) and its new length."""
     if m < 2:
         return out, n_out
     sort_prefix(members, m)

@@ -337,8 +337,8 @@ class Index:
         The speeches of ``source`` get ids ``query/<name>#k``. Candidates are the indexed speeches that share an
         LSH band with a query speech's signature (all of them: ``bucket_neighbours`` bounds the pairs of a whole
         corpus's clustering, and a query's are bounded by its own speeches), or a bucket with one of its passage
-        windows (buckets of more than 50 speeches are stock language); they are verified on the exact shingle sets and aligned exactly as
-        :func:`dupspeech.cluster` does. The result holds the query's files and speeches, the indexed speeches
+        windows (buckets of more than 50 speeches are stock language); they are verified on the exact shingle
+        sets and aligned exactly as :func:`dupspeech.cluster` does. The result holds the query's files and speeches, the indexed speeches
         found, the pairs (query speech first), the families among them, and the copies.
 
         Boilerplate is judged among the query and the indexed speeches found, not the whole index, so a short
