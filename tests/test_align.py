@@ -107,6 +107,10 @@ def test_align_config_validation():
         AlignConfig(window=4)
     with pytest.raises(ConfigError, match="window_min_hits"):
         AlignConfig(window_min_hits=0)
+    for bad in (1, 2.5, "10"):
+        with pytest.raises(ConfigError, match="window_crowd"):
+            AlignConfig(window_crowd=bad)  # type: ignore[arg-type]
+    assert AlignConfig(window_crowd=None).window_crowd is None
 
 
 # --- through the library -----------------------------------------------------------------------------------

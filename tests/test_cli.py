@@ -78,6 +78,31 @@ def test_bucket_neighbours_option_on_cluster_an_index_and_dedup(tmp_path):
     assert res.exit_code == 0, res.output
 
 
+def test_window_crowd_option_on_cluster_an_index_and_dedup(tmp_path):
+    """``--window-crowd``: a number or ``off`` (None for the library) reaches the settings of ``cluster``, of
+    ``cluster --index`` (for that run only) and of ``dedup``; 1, or a word, is a usage error naming it."""
+    corpus = str(make_corpus(tmp_path))
+
+    def crowd(*args):
+        res = CliRunner().invoke(main, ["cluster", *args, "--json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)["settings"]["align.window_crowd"]
+
+    assert crowd(corpus) == 10
+    assert crowd(corpus, "--window-crowd", "off") is None
+    assert crowd(corpus, "--window-crowd", "4") == 4
+    db = str(tmp_path / "speeches.db")
+    assert CliRunner().invoke(main, ["index", "add", corpus, "--index", db]).exit_code == 0
+    assert crowd("--index", db, "--window-crowd", "3") == 3
+    assert crowd("--index", db) == 10
+    for bad in ("1", "none"):
+        res = CliRunner().invoke(main, ["cluster", corpus, "--window-crowd", bad])
+        assert res.exit_code == 2 and "window" in res.output and "crowd" in res.output, res.output
+    clean = str(tmp_path.parent / f"{tmp_path.name}-clean")  # outside the corpus
+    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--window-crowd", "off", "--json"])
+    assert res.exit_code == 0, res.output
+
+
 def test_bad_usage_exits_2(tmp_path):
     corpus = str(make_corpus(tmp_path))
     assert CliRunner().invoke(main, ["cluster", corpus, "--ngram", "0"]).exit_code == 2

@@ -200,9 +200,13 @@ def test_band_shuffle_finds_the_pairs_of_one_lsh_index(rows, n_reducers):
                    for r in range(n_reducers)]
         found = {(int(g), int(h)) for pairs, _ in reduced for g, h in pairs}
         assert found == grouped_pairs(sigs, groups, threshold=threshold, max_groups=max_groups, neighbours=near)
-        for min_hits in (2, 3):  # bucket counts add up over the reducers as over one index's bands
-            assert engine_dask._window_pairs(reduced, len(sigs), min_hits) == grouped_pairs(
-                sigs, groups, threshold=threshold, max_groups=max_groups, min_hits=min_hits, neighbours=near)
+        for crowd in (2, 3, len(sigs)):  # whether a bucket is crowded is a reducer's to tell, as each has its own
+            reduced = [engine_dask._bucket_pairs(keys[dest == r], groups[row[dest == r]], max_groups, near, crowd)
+                       for r in range(n_reducers)]
+            for min_hits in (1, 2, 3):  # bucket counts add up over the reducers as over one index's bands
+                assert engine_dask._window_pairs(reduced, len(sigs), min_hits) == grouped_pairs(
+                    sigs, groups, threshold=threshold, max_groups=max_groups, min_hits=min_hits, neighbours=near,
+                    crowd=crowd)
     keys, row, dest = engine_dask._keyed(sigs, 0.5, 1)
     pairs = {(int(g), int(h)) for g, h in engine_dask._bucket_pairs(keys, row, None)[0]}
     assert pairs == set(candidate_pairs(sigs, list(range(len(sigs))), threshold=0.5, seed=1))  # datasketch's own

@@ -156,24 +156,31 @@ def test_numpy_banding_finds_exactly_what_datasketch_lsh_finds(jit, seed, thresh
 
 @pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31), st.sampled_from([None, 2, 3]), st.sampled_from([0, 3, 2**64 - 1]))
-def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups, key_mask):
+@given(st.integers(0, 2**31), st.sampled_from([None, 2, 3]), st.sampled_from([0, 3, 2**64 - 1]),
+       st.sampled_from([None, 2]))
+def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups, key_mask, crowd):
     """Rows of one speech and of others, many sharing band values; the kernel keeps only ``key_mask`` bits of
-    its band hashes, so with a small mask unequal band keys collide and must be told apart value by value."""
-    from dupspeech.index import _grouped_pairs_kernel, grouped_pairs, lsh_params
+    its band hashes, so with a small mask unequal band keys collide and must be told apart value by value. With
+    ``crowd``, the codes flag the buckets of more groups than that, as the numpy path's do."""
+    from dupspeech.index import _grouped_pairs_kernel, grouped_pairs, lsh_params, met_enough
 
     rng = np.random.default_rng(seed)
     sigs = rng.integers(0, 3, (40, 32)).astype(np.uint32)  # few values: many buckets of several rows
     groups = rng.integers(0, 9, 40)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "0")
-        expected = grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups)
+        expected = grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups, crowd=crowd)
     b, r = lsh_params(0.5, 32)
     limit = -1 if max_groups is None else max_groups
-    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask), 0, -1)
-    assert {(int(c) // 9, int(c) % 9) for c in codes} == expected
+    flag = -1 if crowd is None else crowd
+    codes = _grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, 0, b, r, limit, np.uint64(key_mask), 0, -1, flag)
+    if crowd is None:
+        assert {(int(c) // 9, int(c) % 9) for c in codes} == expected
+    else:
+        assert {(int(c) // 9, int(c) % 9) for c in met_enough(codes, 1)} == expected
     # bands taken in parts (as threads take them) give the same codes
-    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask), 0, -1)
+    parts = [_grouped_pairs_kernel(sigs, groups.astype(np.int64), 9, lo, hi, r, limit, np.uint64(key_mask), 0, -1,
+                                   flag)
              for lo, hi in ((0, 1), (1, b // 2), (b // 2, b))]
     assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(codes))
 
@@ -183,9 +190,9 @@ def test_banding_kernel_is_exact_even_when_band_hashes_collide(seed, max_groups,
 @given(seed=st.integers(0, 2**31), lengths=st.lists(st.integers(0, 90), min_size=1, max_size=12),
        shape=st.sampled_from([(20, 5), (40, 10), (8, 8)]), threshold=st.sampled_from([0.3, 0.5, 0.8]),
        max_groups=st.sampled_from([None, 2]), min_hits=st.integers(1, 3), per=st.integers(1, 5),
-       threads=st.integers(1, 3))
+       threads=st.integers(1, 3), crowd=st.sampled_from([None, 2, 3]))
 def test_window_codes_from_seeds_equal_the_codes_of_the_stored_signatures(
-        seed, lengths, shape, threshold, max_groups, min_hits, per, threads):
+        seed, lengths, shape, threshold, max_groups, min_hits, per, threads, crowd):
     """The window LSH computed band by band from the seeds (a few bands' columns at a time, ``per``) gives the
     codes of :func:`grouped_codes` on the stacked window signatures (the numpy path): runs empty, shorter than a
     window or of several, seeds drawn from few values so that windows of different runs share buckets."""
@@ -203,11 +210,12 @@ def test_window_codes_from_seeds_equal_the_codes_of_the_stored_signatures(
         sigs = [window_signatures(x, window, stride, cfg) if len(x) else np.zeros((0, 32), np.uint32) for x in runs]
         groups = np.concatenate([np.full(len(w), k) for k, w in enumerate(sigs)]).astype(np.int64)
         expected = index.grouped_codes(np.concatenate(sigs), groups, threshold=threshold, span=len(runs),
-                                       max_groups=max_groups, min_hits=min_hits)
+                                       max_groups=max_groups, min_hits=min_hits, crowd=crowd)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(index, "BANDS_AT_ONCE", per)
         got = index.grouped_window_codes(np.concatenate(runs), offsets, window, stride, cfg, threshold=threshold,
-                                         span=len(runs), max_groups=max_groups, min_hits=min_hits, threads=threads)
+                                         span=len(runs), max_groups=max_groups, min_hits=min_hits, threads=threads,
+                                         crowd=crowd)
     assert got.dtype == np.int64 and np.array_equal(got, expected)
 
 
@@ -268,6 +276,56 @@ def test_bucket_neighbours_pair_each_group_with_the_next_ones_of_its_bucket(jit,
         codes = grouped_codes(sigs, groups, threshold=0.5, span=15, max_groups=max_groups, neighbours=neighbours,
                               threads=threads)
     assert {(int(c) // 15, int(c) % 15) for c in codes} == expected
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), crowd=st.sampled_from([2, 3, 5]), min_hits=st.integers(1, 3),
+       max_groups=st.sampled_from([None, 6]), threads=st.integers(1, 3))
+def test_pairs_met_only_in_crowded_buckets_need_one_meeting_more(jit, seed, crowd, min_hits, max_groups, threads):
+    """With ``crowd`` a pair is kept when it meets in ``min_hits`` buckets and in one more when all of them hold
+    more than ``crowd`` groups: checked against a plain dictionary of buckets per band, counting each bucket
+    once per pair whatever its rows. The window LSH computed from seeds band by band keeps the same pairs (its
+    threads settle each pair's meetings among their bands before they are added up)."""
+    from dupspeech.index import grouped_codes, lsh_params
+
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 2, (40, 32)).astype(np.uint32)
+    groups = rng.integers(0, 15, 40)
+    b, r = lsh_params(0.5, 32)
+    hits: dict[tuple[int, int], list[bool]] = {}  # pair -> per bucket met: whether it is crowded
+    for band in range(b):
+        buckets: dict[tuple[int, ...], set[int]] = {}
+        for row, g in zip(sigs, groups):
+            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
+        for members in buckets.values():
+            if max_groups is None or len(members) <= max_groups:
+                for g, h in itertools.combinations(sorted(members), 2):
+                    hits.setdefault((g, h), []).append(len(members) > crowd)
+    expected = {p for p, met in hits.items() if len(met) >= min_hits + all(met)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        codes = grouped_codes(sigs, groups, threshold=0.5, span=15, max_groups=max_groups, min_hits=min_hits,
+                              crowd=crowd, threads=threads)
+    assert {(int(c) // 15, int(c) % 15) for c in codes} == expected
+
+
+def test_threads_settle_their_meetings_so_that_they_add_up():
+    """Each thread of the window LSH keeps one code per pair (:func:`_some_codes`); what it keeps must add up over
+    the threads as every meeting would: a pair met once in a crowded bucket by each of two threads is kept, by one
+    thread only is not; twice in crowded buckets by one thread, or once in a bucket that is not, is kept."""
+    from dupspeech.index import _some_codes, met_enough
+
+    def met(pair: int, crowded: bool) -> int:
+        return pair * 2 + crowded
+
+    first = np.array([met(1, True), met(2, True), met(3, True), met(3, True), met(4, False), met(5, True)])
+    second = np.array([met(1, True), met(6, False)])
+    kept = met_enough(np.concatenate([_some_codes(first, 1, True), _some_codes(second, 1, True)]), 1)
+    assert kept.tolist() == [1, 3, 4, 6]
+    assert met_enough(np.concatenate([first, second]), 1).tolist() == [1, 3, 4, 6]  # every meeting, unsettled
+    more = np.array([met(7, False), met(7, True), met(8, True), met(8, True), met(8, True), met(9, True), met(9, True)])
+    assert met_enough(more, 2).tolist() == [7, 8]  # two meetings, or three when all are crowded
 
 
 @pytest.mark.parametrize("num_perm", [16, 64, 128, 256])

@@ -290,6 +290,61 @@ def test_query_counts_window_meetings_as_a_local_run_does(corpus, db, tmp_path):
         assert (frozenset(("query/q.txt#2", "b.txt#1")) in pairs) is found
 
 
+@pytest.mark.parametrize("crowd", [None, 2, 3])
+def test_query_counts_crowded_window_buckets_as_a_local_run_does(tmp_path, monkeypatch, crowd):
+    """``align.window_crowd`` is a query-time setting: a paragraph in four speeches puts them in crowded window
+    buckets, where the query speech meets one of them only once. The query's window candidates (its speech LSH
+    switched off here) are the pairs with the query speech that a local run of the same speeches finds."""
+    from dupspeech import api
+    from dupspeech.config import AlignConfig
+
+    def page(title: str, *paras: str) -> str:
+        return f"【篇1】{title}\n" + "\n".join(paras) + "\n"
+
+    indexed = {"b.txt": page("在全县招商引资工作会议上的讲话", *INVEST),
+               "d.txt": page("在全镇防汛工作会议上的讲话", FLOOD[0], INVEST[1], FLOOD[1]),
+               "f.txt": page("在全乡春季农业生产工作会议上的讲话", SPRING[0], INVEST[1], SPRING[2])}
+    query = page("在全镇教育工作会议上的讲话", SCHOOL[0], INVEST[1])
+    cfg = AlignConfig(window_crowd=crowd)
+    seen = {}
+    find_pairs = api.find_pairs
+
+    def local_windows(sets, c, *, extra, **kw):
+        seen["codes"] = extra
+        return find_pairs(sets, c, extra=extra, **kw)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(api, "find_pairs", local_windows)
+        local = dupspeech.cluster({**indexed, "q.txt": query}, align=cfg)
+    ids = [s.id for s in local.speeches]
+    n = len(ids)
+    expected = {ids[c // n] if ids[c % n] == "q.txt#1" else ids[c % n] for c in seen["codes"].tolist()
+                if "q.txt#1" in (ids[c // n], ids[c % n])}
+    assert expected == ({"b.txt#1", "d.txt#1", "f.txt#1"} if crowd is None else {"d.txt#1", "f.txt#1"})
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in indexed.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    (tmp_path / "query").mkdir()
+    (tmp_path / "query" / "q.txt").write_text(query, encoding="utf-8")
+    aligned = {}
+    find_copies = api.find_copies
+
+    def copies(speeches, texts, seeds, by_name, dropped, unit, pairs, *a, **kw):  # the window pairs and verified ones
+        aligned["pairs"] = {speeches[j].id for i, j in pairs if i == 0}  # the query speech is number 0
+        return find_copies(speeches, texts, seeds, by_name, dropped, unit, pairs, *a, **kw)
+
+    monkeypatch.setattr(api, "find_copies", copies)
+    with dupspeech.Index(tmp_path / "speeches.db", align=cfg) as index:
+        index.add(corpus)
+        monkeypatch.setattr(index._store, "lookup_speech", lambda sig: set())
+        result = index.query(tmp_path / "query" / "q.txt")
+    assert result.pairs == ()  # nothing verified: what is aligned are the window pairs
+    partners = aligned["pairs"]
+    assert partners == expected
+
+
 @pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
 def test_adding_a_big_corpus_switches_to_the_compiled_kernels_with_the_same_index(corpus, db, tmp_path, monkeypatch):
     """``Index.add`` streams, so it cannot know the corpus size in advance: once it has read a corpus's worth

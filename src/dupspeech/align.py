@@ -429,7 +429,7 @@ def window_codes(
     if not len(groups) or groups.min() == groups.max():
         return np.zeros(0, dtype=np.int64)
     return grouped_codes(matrix, groups, threshold=config.window_threshold, max_groups=max_speeches, span=span,
-                         min_hits=config.window_min_hits, threads=threads)
+                         min_hits=config.window_min_hits, threads=threads, crowd=config.window_crowd)
 
 
 def window_codes_of_seeds(
@@ -441,7 +441,7 @@ def window_codes_of_seeds(
     return grouped_window_codes(seeds.values, seeds.bounds, config.window, config.stride,
                                 MinHashConfig(num_perm=config.num_perm, seed=seed),
                                 threshold=config.window_threshold, span=span, max_groups=max_speeches,
-                                min_hits=config.window_min_hits, threads=threads)
+                                min_hits=config.window_min_hits, threads=threads, crowd=config.window_crowd)
 
 
 # --- dates and direction -------------------------------------------------------------------------------------

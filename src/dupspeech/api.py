@@ -32,7 +32,7 @@ from .segment import split_page
 from .shingle import (combine_into, compact_runs, resolve_tokenizer, shingles, sorted_unique, sorted_unique_into,
                       token_hashes, union_sorted)
 
-_CLUSTER, _SHINGLE, _MINHASH = ClusterConfig(), ShingleConfig(), MinHashConfig()
+_CLUSTER, _SHINGLE, _MINHASH, _ALIGN = ClusterConfig(), ShingleConfig(), MinHashConfig(), AlignConfig()
 
 Source = Union[str, "os.PathLike[str]", Iterable[tuple[str, Union[str, bytes]]], dict]
 Timings = dict

@@ -105,31 +105,39 @@ def _tuning_options(fn):
     return fn
 
 
-def _window_option(fn):
-    return click.option("--window-min-hits", type=int, default=1, show_default=True, metavar="N",
+def _window_options(fn):
+    fn = click.option("--window-crowd", type=_NumberOr("off"), default=api._ALIGN.window_crowd, show_default=True,
+                      help="A passage-window bucket of more speeches than this is common language: two speeches "
+                           "that meet only in such buckets need one meeting more; 'off' counts every bucket alike "
+                           "(docs/defaults.md).")(fn)
+    return click.option("--window-min-hits", type=int, default=api._ALIGN.window_min_hits, show_default=True,
+                        metavar="N",
                         help="Buckets the passage windows of two speeches must share to be compared for copied "
                              "passages; 2 is faster on a large corpus but misses most copied passages shorter than "
                              "about 70 characters (docs/defaults.md).")(fn)
 
 
-class _Neighbours(click.ParamType):
-    """``--bucket-neighbours``: a whole number, or ``all`` (None for the library)."""
+class _NumberOr(click.ParamType):
+    """A whole number, or one word that stands for None in the library (``all`` for ``--bucket-neighbours``,
+    ``off`` for ``--window-crowd``)."""
 
-    name = "N|all"
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.name = f"N|{word}"
 
     def convert(self, value, param, ctx):
-        if value == "all":
+        if value == self.word:
             return None
         if value is None or isinstance(value, int):  # the default, or a value given from Python
             return value
         try:
             return int(value)
         except ValueError:
-            self.fail(f"{value!r} is neither a whole number nor 'all'", param, ctx)
+            self.fail(f"{value!r} is neither a whole number nor {self.word!r}", param, ctx)
 
 
 def _neighbours_option(fn):
-    return click.option("--bucket-neighbours", type=_Neighbours(), default=api._CLUSTER.bucket_neighbours,
+    return click.option("--bucket-neighbours", type=_NumberOr("all"), default=api._CLUSTER.bucket_neighbours,
                         show_default=True,
                         help="In a speech LSH bucket of more speeches (stock language on a large corpus), pair each "
                              "speech with this many next ones only, so candidates grow with the corpus, not its "
@@ -137,11 +145,10 @@ def _neighbours_option(fn):
 
 
 def _align_option(ctx: click.Context) -> dict:
-    """``align=`` for the library when ``--window-min-hits`` was typed (an index keeps its own settings
-    otherwise); an invalid value is the library's ConfigError, a usage error."""
-    if ctx.get_parameter_source("window_min_hits") in (ParameterSource.DEFAULT, None):
-        return {}
-    return {"align": _run(AlignConfig, window_min_hits=ctx.params["window_min_hits"])}
+    """``align=`` for the library when ``--window-min-hits`` or ``--window-crowd`` was typed (an index keeps its
+    own settings otherwise); an invalid value is the library's ConfigError, a usage error."""
+    given = _given(ctx, ("window_min_hits", "window_crowd"))
+    return {"align": _run(AlignConfig, **given)} if given else {}
 
 
 def _jobs_option(fn):
@@ -235,15 +242,15 @@ def main() -> None:
 @_tuning_options
 @click.option("--provenance/--no-provenance", default=True, show_default=True,
               help="Align passages to show which paragraphs were copied from which.")
-@_window_option
+@_window_options
 @_neighbours_option
 @_jobs_option
 @_scale_options
 @_progress_option
 @click.pass_context
 def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, tokenizer, num_perm,
-                seed, provenance, window_min_hits, bucket_neighbours, jobs, index_location, engine, scheduler, workers,
-                spill_dir, progress) -> None:
+                seed, provenance, window_min_hits, window_crowd, bucket_neighbours, jobs, index_location, engine, scheduler,
+                workers, spill_dir, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.
@@ -422,13 +429,13 @@ def render_comparison(result: Result, console: Console, *, limit: int | None = 1
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (except --json) and no progress bars.")
 @_tuning_options
-@_window_option
+@_window_options
 @_neighbours_option
 @_jobs_option
 @_progress_option
 @click.pass_context
 def dedup_cmd(ctx, corpus, out_dir, keep, drop_copied, force, as_json, quiet, threshold, containment, shingle, ngram,
-              tokenizer, num_perm, seed, window_min_hits, bucket_neighbours, jobs, progress) -> None:
+              tokenizer, num_perm, seed, window_min_hits, window_crowd, bucket_neighbours, jobs, progress) -> None:
     """Write a cleaned copy of CORPUS to --out: one speech per family, every removal listed with its reason.
 
     CORPUS itself is never modified. Every input file appears in manifest.json as kept (copied unchanged),

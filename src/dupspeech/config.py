@@ -162,6 +162,11 @@ class AlignConfig:
             three quarters of the window pairs of a large corpus (mostly shared stock sentences) and a third of
             the alignment time, but also most copied passages shorter than about 70 characters, such as a
             quoted sentence (measured in docs/defaults.md).
+        window_crowd: A window bucket of more speeches than this is crowded (a sentence of common language):
+            two speeches that meet only in crowded buckets need one meeting more than ``window_min_hits``.
+            None counts every bucket alike. 10 (the default) drops two thirds of the window pairs of a 1 GB
+            corpus and half of its alignment time; the copies lost were not in the truth of the 100 MB corpus
+            (measured in docs/defaults.md).
         num_perm: MinHash permutations for windows.
         boilerplate_units: A seed recurring in at least this many unrelated texts (families count once) is
             stock language.
@@ -178,6 +183,7 @@ class AlignConfig:
     stride: int = 20
     window_threshold: float = 0.5
     window_min_hits: int = 1
+    window_crowd: int | None = 10
     num_perm: int = 64
     boilerplate_units: int = 3
     boilerplate_chars: int = 120
@@ -204,6 +210,9 @@ class AlignConfig:
         if not isinstance(self.window_min_hits, int) or self.window_min_hits < 1:
             raise ConfigError(f"align window_min_hits must be an integer >= 1, got {self.window_min_hits!r}"
                               " (1, the default, keeps every window meeting)")
+        if self.window_crowd is not None and (not isinstance(self.window_crowd, int) or self.window_crowd < 2):
+            raise ConfigError(f"align window_crowd must be an integer >= 2 or None, got {self.window_crowd!r}"
+                              " (None counts every window bucket alike)")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"align num_perm must be in [16, 1024], got {self.num_perm}")
         if self.boilerplate_units < 2:

@@ -58,7 +58,7 @@ from .cluster import families as families_of
 from .cluster import Ragged, verify_many
 from .config import ClusterConfig, Settings
 from .errors import ConfigError, require
-from .index import bucket_pairs, code_pairs, count_codes, lsh_params
+from .index import bucket_pairs, code_pairs, count_codes, enough, lsh_params, meetings
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, Pair, Result, Speech
 from .normalize import Normalized
@@ -356,9 +356,10 @@ def _emit(sigs: np.ndarray, eligible: np.ndarray, windows: list[np.ndarray], cfg
 
 
 def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None,
-                  neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  neighbours: int | None = None, crowd: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(g, h)``, ``g < h``, of groups that share a key, as ``int64[n, 2]`` (see ``index.grouped_pairs``),
-    and the number of keys (buckets) each pair shares."""
+    and the number of keys (buckets) each pair shares; with ``crowd``, those numbers packed with the buckets of
+    at most ``crowd`` groups among them (``index.meetings``)."""
     if len(keys) < 2:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
     span = int(gids.max()) + 1
@@ -382,16 +383,18 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None,
     bucket = np.empty(n, dtype=np.int64)
     bucket[order] = np.cumsum(first) - 1
     del order, first
-    pairs, hits = count_codes(bucket_pairs(bucket, gids, span, max_groups=max_groups, neighbours=neighbours))
+    codes = bucket_pairs(bucket, gids, span, max_groups=max_groups, neighbours=neighbours, crowd=crowd)
+    pairs, hits = count_codes(codes) if crowd is None else meetings(codes)
     return np.stack([pairs // span, pairs % span], axis=1), hits
 
 
 @_task
-def _reduce(offsets: list[int], neighbours: int | None, *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def _reduce(offsets: list[int], neighbours: int | None, crowd: int, *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The reduce side of the band shuffle: one reducer's rows from every partition, grouped by key.
 
     ``refs[p]`` is partition ``p``'s piece for this reducer; ``offsets[p]`` its first speech's number. A key's rows
-    all reach one reducer, so a bucket's neighbours (``ClusterConfig.bucket_neighbours``) are a local run's.
+    all reach one reducer, so a bucket's neighbours (``ClusterConfig.bucket_neighbours``) are a local run's, and
+    so is whether a window bucket is crowded (more speeches than ``crowd``).
     """
     pieces = [_get(ref) for ref in refs]
     sig_keys = np.concatenate([p[0] for p in pieces])
@@ -401,17 +404,17 @@ def _reduce(offsets: list[int], neighbours: int | None, *refs) -> tuple[np.ndarr
     del pieces
     sig_pairs = _bucket_pairs(sig_keys, sig_gids, None, neighbours)[0]
     del sig_keys, sig_gids
-    return sig_pairs, _bucket_pairs(win_keys, win_gids, MAX_BUCKET_SPEECHES)
+    return sig_pairs, _bucket_pairs(win_keys, win_gids, MAX_BUCKET_SPEECHES, crowd=crowd)
 
 
 def _window_pairs(reduced: list[tuple[np.ndarray, np.ndarray]], span: int, min_hits: int) -> set[tuple[int, int]]:
-    """The window pairs of all reducers that share at least ``min_hits`` buckets in all (each bucket lives in
-    one reducer, so the counts add up), as a local run's ``align.window_codes`` keeps them."""
+    """The window pairs of all reducers that meet ``index.enough`` times in all (each bucket lives in one reducer,
+    so the packed counts add up), as a local run's ``align.window_codes`` keeps them."""
     if not reduced:
         return set()
     codes = np.concatenate([pairs[:, 0] * span + pairs[:, 1] for pairs, _ in reduced])
-    distinct, hits = count_codes(codes, np.concatenate([h for _, h in reduced]))
-    return set(code_pairs(distinct[hits >= min_hits], span))
+    distinct, packed = count_codes(codes, np.concatenate([h for _, h in reduced]))
+    return set(code_pairs(distinct[enough(packed, min_hits)], span))
 
 
 @_task
@@ -753,7 +756,9 @@ def _run(client, files, docs, cfg: Settings, n_parts: int, folder: str | None, *
     del summaries
 
     with stage("shuffle"):
-        reduced = _collect(client, [_submit(client, _reduce, chars, offsets, cfg.cluster.bucket_neighbours,
+        # without window_crowd no bucket that gives pairs is crowded
+        crowd = cfg.align.window_crowd if cfg.align.window_crowd is not None else MAX_BUCKET_SPEECHES
+        reduced = _collect(client, [_submit(client, _reduce, chars, offsets, cfg.cluster.bucket_neighbours, crowd,
                                             *(f[4 + r] for f in prepared))
                                     for r in range(n_reducers)])
         del prepared  # the band pieces are freed (or their files deleted) once reduced

@@ -106,7 +106,7 @@ def _band_keys(sigs: np.ndarray, band: int, r: int) -> np.ndarray:
 
 def grouped_pairs(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, max_groups: int | None = None, min_hits: int = 1,
-    neighbours: int | None = None,
+    neighbours: int | None = None, crowd: int | None = None,
 ) -> set[tuple[int, int]]:
     """Pairs of distinct groups ``(g, h)``, ``g < h``, that have rows in a common LSH bucket.
 
@@ -123,12 +123,14 @@ def grouped_pairs(
         min_hits: Pairs that meet in fewer buckets than this (counted over all bands) are dropped.
         neighbours: In a bucket of more groups than ``neighbours + 1``, each group is paired with the next
             ``neighbours`` groups of the bucket (in ascending order) only; None pairs them all.
+        crowd: Buckets of more groups than this are crowded: pairs that meet only in crowded buckets need
+            ``min_hits + 1`` meetings; None: every bucket counts alike.
     """
     if len(sigs) < 2:
         return set()
     span = int(np.max(groups)) + 1
     codes = grouped_codes(sigs, groups, threshold=threshold, max_groups=max_groups, span=span, min_hits=min_hits,
-                          neighbours=neighbours)
+                          neighbours=neighbours, crowd=crowd)
     return set(code_pairs(codes, span))
 
 
@@ -145,10 +147,13 @@ def pair_codes(pairs: Iterable[tuple[int, int]], span: int) -> np.ndarray:
 
 def grouped_codes(
     sigs: np.ndarray, groups: np.ndarray, *, threshold: float, span: int, max_groups: int | None = None,
-    min_hits: int = 1, threads: int = 1, neighbours: int | None = None,
+    min_hits: int = 1, threads: int = 1, neighbours: int | None = None, crowd: int | None = None,
 ) -> np.ndarray:
     """:func:`grouped_pairs` as sorted codes ``g * span + h`` (``span`` above every group): an array, for
-    millions of pairs. With the compiled kernel, ``threads`` threads band at once (each takes some bands)."""
+    millions of pairs. With the compiled kernel, ``threads`` threads band at once (each takes some bands).
+
+    ``crowd``: a bucket of more groups than this is crowded, and a pair that meets only in crowded buckets needs
+    ``min_hits + 1`` meetings (:func:`met_enough`); None: every bucket counts alike."""
     n, num_perm = sigs.shape
     if n < 2:
         return np.zeros(0, dtype=np.int64)
@@ -158,26 +163,64 @@ def grouped_codes(
         sigs = np.ascontiguousarray(sigs, dtype=np.uint32)
         limit = max_groups if max_groups is not None else -1
         near = neighbours if neighbours is not None else -1
+        crowded = crowd if crowd is not None else -1
 
         def bands(lo: int, hi: int) -> np.ndarray:
-            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS), 0, near)
+            return _grouped_pairs_kernel(sigs, groups, span, lo, hi, r, limit, np.uint64(_ALL_BITS), 0, near, crowded)
 
         codes = np.concatenate(_jit.in_threads(bands, b, threads))
     else:
         found: list[np.ndarray] = []
         for band in range(b):
             _, bucket = np.unique(_band_keys(sigs, band, r), return_inverse=True)
-            found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups, neighbours=neighbours))
+            found.append(bucket_pairs(bucket, groups, span, max_groups=max_groups, neighbours=neighbours,
+                                      crowd=crowd))
         codes = np.concatenate(found)
-    return _distinct_codes(codes, min_hits)
+    return _distinct_codes(codes, min_hits, crowd is not None)
 
 
-def _distinct_codes(codes: np.ndarray, min_hits: int) -> np.ndarray:
-    """The distinct codes, sorted, of those that occur at least ``min_hits`` times."""
+def _distinct_codes(codes: np.ndarray, min_hits: int, flagged: bool = False) -> np.ndarray:
+    """The distinct codes, sorted, of those that occur at least ``min_hits`` times; of ``flagged`` codes (see
+    :func:`bucket_pairs`), the pairs :func:`met_enough` keeps."""
+    if flagged:
+        return met_enough(codes, min_hits)
     if min_hits <= 1:
         return sorted_unique(codes)  # numpy 2's np.unique hashes first: four times slower here
     distinct, hits = count_codes(codes)
     return distinct[hits >= min_hits]
+
+
+UNCROWDED = 1 << 32
+"""Meetings in buckets that are not crowded are counted from this bit of :func:`meetings`'s packed counts."""
+
+
+def meetings(flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs ``g * span + h`` of flagged codes (``code * 2 + crowded``, as :func:`bucket_pairs`
+    emits them with ``crowd``), sorted, and their meetings packed in one ``int64``: the buckets they meet in
+    plus :data:`UNCROWDED` times those that are not crowded. Packed meetings add up (:func:`count_codes` with
+    them as weights), as the Dask reducers' do."""
+    s = sort_values(flagged)
+    if not len(s):
+        return s.astype(np.int64), np.zeros(0, dtype=np.int64)
+    pairs = s >> 1
+    starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
+    hits = np.diff(np.r_[starts, len(s)])
+    uncrowded = np.add.reduceat(((s & 1) == 0).astype(np.int64), starts)
+    return pairs[starts], hits + uncrowded * UNCROWDED
+
+
+def enough(packed: np.ndarray, min_hits: int) -> np.ndarray:
+    """Which of :func:`meetings`'s packed counts reach ``min_hits`` meetings, and one more when none of them is
+    in a bucket that is not crowded: a sentence of common language puts many speeches in one bucket, and two of
+    them meeting there once share nothing else (measured in docs/defaults.md)."""
+    hits = packed & (UNCROWDED - 1)
+    return (hits >= min_hits) & ((packed >= UNCROWDED) | (hits > min_hits))
+
+
+def met_enough(flagged: np.ndarray, min_hits: int) -> np.ndarray:
+    """The distinct pairs, sorted, of flagged codes (see :func:`meetings`) that meet :func:`enough` times."""
+    pairs, packed = meetings(flagged)
+    return pairs[enough(packed, min_hits)]
 
 
 BANDS_AT_ONCE = 8
@@ -192,7 +235,7 @@ threads passed over the seeds twice as often as one, and gained about nothing on
 
 def grouped_window_codes(
     seeds: np.ndarray, offsets: np.ndarray, window: int, stride: int, config: MinHashConfig, *, threshold: float,
-    span: int, max_groups: int | None = None, min_hits: int = 1, threads: int = 1,
+    span: int, max_groups: int | None = None, min_hits: int = 1, threads: int = 1, crowd: int | None = None,
 ) -> np.ndarray:
     """:func:`grouped_codes` of the window signatures of the runs ``seeds[offsets[s]:offsets[s + 1]]`` (run ``s``
     is group ``s``), as :func:`~dupspeech.minhash.window_signatures_many` gives them, with the compiled kernels
@@ -209,6 +252,7 @@ def grouped_window_codes(
     b, r = lsh_params(threshold, config.num_perm)
     a_perm, b_perm = permutations(config.num_perm, config.seed)
     limit = max_groups if max_groups is not None else -1
+    crowded = crowd if crowd is not None else -1
     per = max(1, min(BANDS_AT_ONCE, b))
     wide = np.empty(n * per * r, dtype=np.uint32)  # flat, so that the matrices cut from it are C-contiguous
     # the runs in parts of about the same number of seeds, one per thread
@@ -223,8 +267,8 @@ def grouped_window_codes(
 
     def bands(lo: int, hi: int, *, first: int, cols: np.ndarray) -> np.ndarray:  # bands first + lo.. of cols
         codes = _grouped_pairs_kernel(cols, groups, span, first + lo, first + hi, r, limit, np.uint64(_ALL_BITS), first,
-                                      -1)
-        return _some_codes(codes, min_hits)
+                                      -1, crowded)
+        return _some_codes(codes, min_hits, crowd is not None)
 
     found: list[np.ndarray] = []
     for first in range(0, b, per):
@@ -233,15 +277,21 @@ def grouped_window_codes(
         _jit.in_threads(partial(values, c0=first * r, cols=cols), len(cut) - 1, threads)
         found += _jit.in_threads(partial(bands, first=first, cols=cols), last - first, threads)
     del wide, cols  # before the codes are sorted, where the stage's memory peaks
-    return _distinct_codes(np.concatenate(found), min_hits)
+    return _distinct_codes(np.concatenate(found), min_hits, crowd is not None)
 
 
-def _some_codes(codes: np.ndarray, min_hits: int) -> np.ndarray:
+def _some_codes(codes: np.ndarray, min_hits: int, flagged: bool) -> np.ndarray:
     """The codes of some bands, made distinct already (in the band's thread) when a pair's number of hits does
     not matter: overlapping windows of two speeches meet in many buckets and bands, so this keeps few of them
     (84 -> 10 MiB of codes for the 100 MB corpus's windows) and the final sort has that much less to sort and to
-    hold."""
-    return sorted_unique(codes) if min_hits <= 1 else codes
+    hold. Flagged codes (see :func:`meetings`) keep one code per pair too: flagged crowded only when the pair met
+    just once, in a crowded bucket, among these bands, so :func:`met_enough` with one hit keeps the same pairs."""
+    if min_hits > 1:
+        return codes
+    if not flagged:
+        return sorted_unique(codes)
+    pairs, packed = meetings(codes)
+    return pairs * 2 + ~enough(packed, 1)
 
 
 def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:
@@ -292,7 +342,7 @@ def count_codes(codes: np.ndarray, weights: np.ndarray | None = None) -> tuple[n
 
 
 def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_groups: int | None = None,
-                 neighbours: int | None = None) -> np.ndarray:
+                 neighbours: int | None = None, crowd: int | None = None) -> np.ndarray:
     """Pairs of distinct groups that share a bucket, encoded ``g * span + h`` with ``g < h`` (may repeat).
 
     Args:
@@ -302,6 +352,8 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
         max_groups: Buckets spanning more groups than this give no pairs (stock language).
         neighbours: In a bucket, a group is paired with the next ``neighbours`` groups (in ascending order)
             only, so a bucket of ``m`` groups gives at most ``m * neighbours`` pairs; None: with all of them.
+        crowd: Given, the codes are flagged, ``code * 2 + crowded`` (crowded: the bucket has more groups than
+            ``crowd``), for :func:`meetings`.
     """
     # distinct (bucket, group) memberships, sorted by bucket then group
     member = sorted_unique(bucket.astype(np.int64) * span + groups)
@@ -316,7 +368,8 @@ def bucket_pairs(bucket: np.ndarray, groups: np.ndarray, span: int, *, max_group
         sel = starts[ok & (sizes == m)]
         block = mg[sel[:, None] + np.arange(m)]  # one row per bucket, its m groups ascending
         x, y = np.triu_indices(m, 1) if neighbours is None or m <= neighbours + 1 else _near_indices(m, neighbours)
-        found.append(block[:, x].ravel() * span + block[:, y].ravel())
+        codes = block[:, x].ravel() * span + block[:, y].ravel()
+        found.append(codes if crowd is None else codes * 2 + (m > crowd))
     return np.concatenate(found)
 
 
@@ -331,10 +384,12 @@ _ALL_BITS = (1 << 64) - 1
 
 
 @_jit.njit
-def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask, band0, neighbours):  # pragma: no cover - tested vs numpy
+def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, key_mask, band0, neighbours,
+                          crowd):  # pragma: no cover - tested vs numpy
     """:func:`grouped_pairs` as codes ``g * span + h`` (with repeats) from the bands ``band_lo`` to ``band_hi``
     (excluded) of ``r`` rows each, whose columns in ``sigs`` start with band ``band0``'s (0: all of them);
-    ``max_groups < 0`` means no limit, ``neighbours < 0`` all pairs of a bucket.
+    ``max_groups < 0`` means no limit, ``neighbours < 0`` all pairs of a bucket; ``crowd >= 0`` flags the codes
+    (``code * 2 + crowded``, see :func:`bucket_pairs`).
 
     ``key_mask`` keeps some bits of the band hashes: all of them, except in the test that forces collisions.
     Each band's values are copied row by row (``vals``) as they are hashed; :func:`_band_codes` does the rest.
@@ -346,7 +401,7 @@ def _grouped_pairs_kernel(sigs, groups, span, band_lo, band_hi, r, max_groups, k
     for band in range(band_lo, band_hi):
         _hash_band(sigs, (band - band0) * r, band, r, vals, keys, high, groups)
         out, n_out = _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low,
-                                 span, r, max_groups, neighbours, out, n_out)
+                                 span, r, max_groups, neighbours, crowd, out, n_out)
     return out[:n_out]
 
 
@@ -381,7 +436,7 @@ def _band_buffers(n, r, key_mask, span):  # pragma: no cover - compiled
 
 @_jit.njit
 def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first, high, low, span, r, max_groups,
-                neighbours, out, n_out):  # pragma: no cover - compiled; tested through both banding kernels
+                neighbours, crowd, out, n_out):  # pragma: no cover - compiled; tested through both banding kernels
     """One band: ``keys[row]`` (its band hash's ``high`` bits and the row's group) and ``vals[row]`` (its band
     values) given, append to ``out`` the codes of the pairs of groups whose rows share the band values.
 
@@ -421,7 +476,7 @@ def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first
                 break
         if uniform:
             members[: e - s] = owner[s:e]
-            out, n_out = _emit_pairs(members, e - s, span, max_groups, neighbours, out, n_out)
+            out, n_out = _emit_pairs(members, e - s, span, max_groups, neighbours, crowd, out, n_out)
             s = e
             continue
         # a hash collision: split the run into its buckets of equal band values
@@ -443,17 +498,18 @@ def _band_codes(keys, scratch, counts, taken, members, owner, vals, spare, first
                     taken[v] = True
                     members[m] = owner[v]
                     m += 1
-            out, n_out = _emit_pairs(members, m, span, max_groups, neighbours, out, n_out)
+            out, n_out = _emit_pairs(members, m, span, max_groups, neighbours, crowd, out, n_out)
         s = e
     return out, n_out
 
 
 @_jit.njit
-def _emit_pairs(members, m, span, max_groups, neighbours, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
+def _emit_pairs(members, m, span, max_groups, neighbours, crowd, out, n_out):  # pragma: no cover - compiled; tested through grouped_codes
     """Append to ``out`` the codes ``g * span + h`` of the pairs of distinct groups among ``members[:m]`` (the
     groups of one bucket's rows, sorted and made distinct in place), unless there are more than ``max_groups``
     of them (``max_groups < 0``: no limit): every pair, or with ``neighbours >= 0`` those at most ``neighbours``
-    apart in ascending order. Returns ``out`` (grown when full) and its new length."""
+    apart in ascending order; with ``crowd >= 0`` flagged, ``code * 2 + crowded`` (:func:`bucket_pairs`). Returns
+    ``out`` (grown when full) and its new length."""
     if m < 2:
         return out, n_out
     sort_prefix(members, m)
@@ -465,6 +521,7 @@ def _emit_pairs(members, m, span, max_groups, neighbours, out, n_out):  # pragma
     if d < 2 or (max_groups >= 0 and d > max_groups):
         return out, n_out
     near = d - 1 if neighbours < 0 else min(neighbours, d - 1)
+    flag = -1 if crowd < 0 else np.int64(d > crowd)
     need = n_out + d * near - near * (near + 1) // 2
     if need > len(out):
         bigger = np.empty(max(need, 2 * len(out)), np.int64)
@@ -472,6 +529,7 @@ def _emit_pairs(members, m, span, max_groups, neighbours, out, n_out):  # pragma
         out = bigger
     for x in range(d):
         for y in range(x + 1, min(x + near + 1, d)):
-            out[n_out] = members[x] * span + members[y]
+            code = members[x] * span + members[y]
+            out[n_out] = code if flag < 0 else code * 2 + flag
             n_out += 1
     return out, n_out

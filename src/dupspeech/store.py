@@ -52,7 +52,7 @@ from . import api
 from .cluster import families as _families, verify_many as _verify_many
 from .config import AlignConfig, ClusterConfig, MinHashConfig, SegmentConfig, Settings, ShingleConfig
 from .errors import ConfigError, CorpusError, require
-from .index import lsh_params
+from .index import UNCROWDED, enough, lsh_params
 from .ingest import iter_corpus
 from .minhash import signature
 from .models import Cluster, Document, Dropped, FileRecord, Pair, Paragraph, Result, Span, Speech
@@ -353,18 +353,24 @@ class Index:
         found: dict[int, set[int]] = {}  # indexed uid -> query speeches that found it
         windowed: set[tuple[int, int]] = set()
         min_sh = cfg.cluster.min_shingles
+        crowd = cfg.align.window_crowd
         for q, (_, shingle_set, _, windows) in enumerate(mine):
             if len(shingle_set) >= min_sh:
                 for uid in self._store.lookup_speech(signature(shingle_set, cfg.minhash)):
                     found.setdefault(uid, set()).add(q)
             if len(windows):
-                hits: dict[int, int] = {}  # indexed speech -> buckets it shares with this query speech
+                # indexed speech -> buckets it shares with this query speech, packed as index.meetings packs them
+                hits: dict[int, int] = {}
                 for members in self._store.lookup_windows(windows):
                     if 0 < len(members) < MAX_BUCKET_SPEECHES:  # counting the query speech: at most the limit
+                        met = 1 if crowd is not None and len(members) + 1 > crowd else 1 + UNCROWDED
                         for uid in members:
-                            hits[uid] = hits.get(uid, 0) + 1
-                for uid, n in hits.items():
-                    if n >= cfg.align.window_min_hits:  # as a local run: one chance meeting is not a candidate
+                            hits[uid] = hits.get(uid, 0) + met
+                if hits:  # as a local run: one chance meeting is not a candidate, nor two in common language
+                    uids = np.fromiter(hits, dtype=np.int64, count=len(hits))
+                    kept = enough(np.fromiter(hits.values(), dtype=np.int64, count=len(hits)),
+                                  cfg.align.window_min_hits)
+                    for uid in uids[kept].tolist():
                         found.setdefault(uid, set()).add(q)
                         windowed.add((q, uid))
         data = self._store.load(sorted(found))
