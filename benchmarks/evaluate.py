@@ -96,11 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true", help="sweep shingle mode, n-gram and threshold")
     ap.add_argument("--bucket-neighbours", default="50", metavar="N|all",
                     help="ClusterConfig.bucket_neighbours for the run (default 50; all: every pair of a bucket)")
+    ap.add_argument("--window-crowd", default="10", metavar="N|off",
+                    help="AlignConfig.window_crowd for the run (default 10; off: every window bucket alike)")
     args = ap.parse_args(argv)
     truth = json.loads((args.corpus / "truth.json").read_text(encoding="utf-8"))
     if not args.sweep:
         near = None if args.bucket_neighbours == "all" else int(args.bucket_neighbours)
-        result, secs = run(args.corpus, bucket_neighbours=near)
+        crowd = None if args.window_crowd == "off" else int(args.window_crowd)
+        result, secs = run(args.corpus, bucket_neighbours=near, align=dupspeech.AlignConfig(window_crowd=crowd))
         print(json.dumps({"seconds": round(secs, 2), **score(args.corpus, result, truth)}, ensure_ascii=False, indent=2))
         return 0
     rows = []
