@@ -202,11 +202,33 @@ def meetings(flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s = sort_values(flagged)
     if not len(s):
         return s.astype(np.int64), np.zeros(0, dtype=np.int64)
+    if _jit.enabled():  # one pass instead of numpy's five (0.35 s of the 100 MB corpus's window LSH)
+        return _meetings_kernel(s)
     pairs = s >> 1
     starts = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
     hits = np.diff(np.r_[starts, len(s)])
     uncrowded = np.add.reduceat(((s & 1) == 0).astype(np.int64), starts)
     return pairs[starts], hits + uncrowded * UNCROWDED
+
+
+@_jit.njit
+def _meetings_kernel(s):  # pragma: no cover - compiled; tested against the numpy path
+    """:func:`meetings` of sorted flagged codes ``s``, written over ``s`` (its pairs) as it goes."""
+    packed = np.empty(len(s), np.int64)
+    n = 0
+    i = 0
+    while i < len(s):
+        pair = s[i] >> 1
+        j = i
+        uncrowded = 0
+        while j < len(s) and (s[j] >> 1) == pair:
+            uncrowded += 1 - (s[j] & 1)
+            j += 1
+        s[n] = pair
+        packed[n] = (j - i) + uncrowded * UNCROWDED
+        n += 1
+        i = j
+    return s[:n], packed[:n]
 
 
 def enough(packed: np.ndarray, min_hits: int) -> np.ndarray:
@@ -290,8 +312,27 @@ def _some_codes(codes: np.ndarray, min_hits: int, flagged: bool) -> np.ndarray:
         return codes
     if not flagged:
         return sorted_unique(codes)
+    if _jit.enabled() and len(codes):
+        return _settle_kernel(sort_values(codes))
     pairs, packed = meetings(codes)
     return pairs * 2 + ~enough(packed, 1)
+
+
+@_jit.njit
+def _settle_kernel(s):  # pragma: no cover - compiled; tested against the numpy path
+    """:func:`_some_codes` of sorted flagged codes ``s`` with one hit asked, written over ``s``: one code per
+    pair, crowded when its only meeting is in a crowded bucket."""
+    n = 0
+    i = 0
+    while i < len(s):
+        pair = s[i] >> 1
+        j = i + 1
+        while j < len(s) and (s[j] >> 1) == pair:
+            j += 1
+        s[n] = 2 * pair + (1 if j - i == 1 and (s[i] & 1) == 1 else 0)  # sorted: an uncrowded meeting is first
+        n += 1
+        i = j
+    return s[:n]
 
 
 def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:
