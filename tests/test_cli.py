@@ -51,55 +51,36 @@ def test_options_reach_the_library(tmp_path):
     assert (s["cluster.threshold"], s["cluster.containment"]) == (0.9, 0.7)
 
 
-def test_bucket_neighbours_option_on_cluster_an_index_and_dedup(tmp_path):
-    """``--bucket-neighbours``: a number or ``all`` (None for the library) reaches the settings of ``cluster``,
-    of ``cluster --index`` (for that run only) and of ``dedup``; anything else is a usage error naming it."""
+@pytest.mark.parametrize("option,key,word,default,bad", [
+    ("--bucket-neighbours", "cluster.bucket_neighbours", "all", 50, ("0", "many")),
+    ("--window-crowd", "align.window_crowd", "off", 10, ("1", "none")),
+])
+def test_number_or_word_options_on_cluster_an_index_and_dedup(tmp_path, option, key, word, default, bad):
+    """``--bucket-neighbours`` and ``--window-crowd``: a number, or the word that stands for None in the library,
+    reaches the settings of ``cluster``, of ``cluster --index`` (for that run only) and of ``dedup``; anything
+    else is a usage error naming the option."""
     corpus = str(make_corpus(tmp_path))
 
-    def neighbours(*args):
+    def setting(*args):
         res = CliRunner().invoke(main, ["cluster", *args, "--json"])
         assert res.exit_code == 0, res.output
-        return json.loads(res.stdout)["settings"]["cluster.bucket_neighbours"]
+        return json.loads(res.stdout)["settings"][key]
 
-    assert neighbours(corpus) == 50
-    assert neighbours(corpus, "--bucket-neighbours", "all") is None
-    assert neighbours(corpus, "--bucket-neighbours", "7") == 7
+    assert setting(corpus) == default
+    assert setting(corpus, option, word) is None
+    assert setting(corpus, option, "7") == 7
     db = str(tmp_path / "speeches.db")
     assert CliRunner().invoke(main, ["index", "add", corpus, "--index", db]).exit_code == 0
-    assert neighbours("--index", db, "--bucket-neighbours", "3") == 3
-    assert neighbours("--index", db) == 50
-    for bad in ("0", "many"):
-        res = CliRunner().invoke(main, ["cluster", corpus, "--bucket-neighbours", bad])
-        assert res.exit_code == 2 and "bucket" in res.output, res.output
+    assert setting("--index", db, option, "3") == 3
+    assert setting("--index", db) == default
+    name = key.split(".")[1]
+    for value in bad:
+        res = CliRunner().invoke(main, ["cluster", corpus, option, value])
+        assert res.exit_code == 2 and (option in res.output or name in res.output), res.output
     clean = str(tmp_path.parent / f"{tmp_path.name}-clean")  # outside the corpus
-    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--bucket-neighbours", "x"])
-    assert res.exit_code == 2 and "bucket-neighbours" in res.output
-    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--bucket-neighbours", "all", "--json"])
-    assert res.exit_code == 0, res.output
-
-
-def test_window_crowd_option_on_cluster_an_index_and_dedup(tmp_path):
-    """``--window-crowd``: a number or ``off`` (None for the library) reaches the settings of ``cluster``, of
-    ``cluster --index`` (for that run only) and of ``dedup``; 1, or a word, is a usage error naming it."""
-    corpus = str(make_corpus(tmp_path))
-
-    def crowd(*args):
-        res = CliRunner().invoke(main, ["cluster", *args, "--json"])
-        assert res.exit_code == 0, res.output
-        return json.loads(res.stdout)["settings"]["align.window_crowd"]
-
-    assert crowd(corpus) == 10
-    assert crowd(corpus, "--window-crowd", "off") is None
-    assert crowd(corpus, "--window-crowd", "4") == 4
-    db = str(tmp_path / "speeches.db")
-    assert CliRunner().invoke(main, ["index", "add", corpus, "--index", db]).exit_code == 0
-    assert crowd("--index", db, "--window-crowd", "3") == 3
-    assert crowd("--index", db) == 10
-    for bad in ("1", "none"):
-        res = CliRunner().invoke(main, ["cluster", corpus, "--window-crowd", bad])
-        assert res.exit_code == 2 and "window" in res.output and "crowd" in res.output, res.output
-    clean = str(tmp_path.parent / f"{tmp_path.name}-clean")  # outside the corpus
-    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, "--window-crowd", "off", "--json"])
+    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, option, "x"])
+    assert res.exit_code == 2 and option in res.output
+    res = CliRunner().invoke(main, ["dedup", corpus, "--out", clean, option, word, "--json"])
     assert res.exit_code == 0, res.output
 
 

@@ -246,6 +246,21 @@ def test_min_hits_counts_the_buckets_two_groups_share_over_all_bands(jit, seed, 
         assert grouped_pairs(sigs, groups, threshold=0.5, max_groups=max_groups, min_hits=min_hits) == expected
 
 
+def _buckets(sigs: np.ndarray, groups: np.ndarray, max_groups: int | None) -> list[set[int]]:
+    """The groups of each LSH bucket of every band (threshold 0.5), buckets of more than ``max_groups`` left out:
+    a plain dictionary per band, for the banding kernels to be checked against."""
+    from dupspeech.index import lsh_params
+
+    b, r = lsh_params(0.5, sigs.shape[1])
+    found = []
+    for band in range(b):
+        buckets: dict[tuple[int, ...], set[int]] = {}
+        for row, g in zip(sigs, groups):
+            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
+        found += [m for m in buckets.values() if max_groups is None or len(m) <= max_groups]
+    return found
+
+
 @pytest.mark.parametrize("jit", ["1", "0"])
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31), neighbours=st.sampled_from([None, 1, 2, 4]), max_groups=st.sampled_from([None, 6]),
@@ -255,22 +270,16 @@ def test_bucket_neighbours_pair_each_group_with_the_next_ones_of_its_bucket(jit,
     """With ``neighbours`` a bucket's distinct groups, ascending, give the pairs at most ``neighbours`` apart (all
     of them in a bucket of ``neighbours + 1`` or fewer): checked against a plain dictionary of buckets per band,
     with few values so that buckets hold many groups, and rows of one group in one bucket."""
-    from dupspeech.index import grouped_codes, lsh_params
+    from dupspeech.index import grouped_codes
 
     rng = np.random.default_rng(seed)
     sigs = rng.integers(0, 2, (40, 32)).astype(np.uint32)
     groups = rng.integers(0, 15, 40)
-    b, r = lsh_params(0.5, 32)
     expected = set()
-    for band in range(b):
-        buckets: dict[tuple[int, ...], set[int]] = {}
-        for row, g in zip(sigs, groups):
-            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
-        for members in buckets.values():
-            if max_groups is None or len(members) <= max_groups:
-                ordered = sorted(members)
-                for x, g in enumerate(ordered):
-                    expected |= {(g, h) for h in ordered[x + 1 : x + 1 + (neighbours or len(ordered))]}
+    for members in _buckets(sigs, groups, max_groups):
+        ordered = sorted(members)
+        for x, g in enumerate(ordered):
+            expected |= {(g, h) for h in ordered[x + 1 : x + 1 + (neighbours or len(ordered))]}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", jit)
         codes = grouped_codes(sigs, groups, threshold=0.5, span=15, max_groups=max_groups, neighbours=neighbours,
@@ -285,23 +294,16 @@ def test_bucket_neighbours_pair_each_group_with_the_next_ones_of_its_bucket(jit,
 def test_pairs_met_only_in_crowded_buckets_need_one_meeting_more(jit, seed, crowd, min_hits, max_groups, threads):
     """With ``crowd`` a pair is kept when it meets in ``min_hits`` buckets and in one more when all of them hold
     more than ``crowd`` groups: checked against a plain dictionary of buckets per band, counting each bucket
-    once per pair whatever its rows. The window LSH computed from seeds band by band keeps the same pairs (its
-    threads settle each pair's meetings among their bands before they are added up)."""
-    from dupspeech.index import grouped_codes, lsh_params
+    once per pair whatever its rows."""
+    from dupspeech.index import grouped_codes
 
     rng = np.random.default_rng(seed)
     sigs = rng.integers(0, 2, (40, 32)).astype(np.uint32)
     groups = rng.integers(0, 15, 40)
-    b, r = lsh_params(0.5, 32)
     hits: dict[tuple[int, int], list[bool]] = {}  # pair -> per bucket met: whether it is crowded
-    for band in range(b):
-        buckets: dict[tuple[int, ...], set[int]] = {}
-        for row, g in zip(sigs, groups):
-            buckets.setdefault(tuple(row[band * r : (band + 1) * r].tolist()), set()).add(int(g))
-        for members in buckets.values():
-            if max_groups is None or len(members) <= max_groups:
-                for g, h in itertools.combinations(sorted(members), 2):
-                    hits.setdefault((g, h), []).append(len(members) > crowd)
+    for members in _buckets(sigs, groups, max_groups):
+        for g, h in itertools.combinations(sorted(members), 2):
+            hits.setdefault((g, h), []).append(len(members) > crowd)
     expected = {p for p, met in hits.items() if len(met) >= min_hits + all(met)}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", jit)
