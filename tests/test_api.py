@@ -278,11 +278,19 @@ def test_freed_memory_goes_back_to_the_system(monkeypatch):
 @pytest.mark.parametrize("at_once", [1, 7, 100])
 def test_candidates_verified_a_part_at_a_time_give_the_same_pairs(monkeypatch, at_once):
     """find_pairs verifies its candidates VERIFY_AT_ONCE at a time (so that hundreds of millions of them fit in
-    memory): any part size gives the pairs of one pass, in the same order."""
+    memory): any part size gives the pairs of one pass, in the same order, and the sets' bucket counts (one pass
+    over every set) are made once, not once a part."""
+    import importlib
+
     import numpy as np
 
     from dupspeech import api as api_module
     from dupspeech.cluster import Ragged
+
+    cluster_module = importlib.import_module("dupspeech.cluster")  # the package's ``cluster`` is the function
+    made = []
+    real = cluster_module.bucket_counts
+    monkeypatch.setattr(cluster_module, "bucket_counts", lambda *a: (made.append(1), real(*a))[1])
 
     monkeypatch.setenv("DUPSPEECH_JIT", "1")
     rng = np.random.default_rng(3)
@@ -292,8 +300,10 @@ def test_candidates_verified_a_part_at_a_time_give_the_same_pairs(monkeypatch, a
     cfg = api_module.settings(min_shingles=10)
     every = np.array([i * 30 + j for i in range(30) for j in range(i + 1, 30)], dtype=np.int64)
     whole = api_module.find_pairs(sets, cfg, extra=every)
+    assert len(made) == 1
     monkeypatch.setattr(api_module, "VERIFY_AT_ONCE", at_once)
     assert api_module.find_pairs(sets, cfg, extra=every) == whole
+    assert len(made) == 2
     assert len(whole) > 5 and {v.relation for v in whole} == {"near_duplicate", "containment"}
 
 

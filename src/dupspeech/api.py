@@ -687,9 +687,13 @@ def find_pairs(
     del lsh
     with _stage(timings, "verify"):
         if _jit.enabled():  # one compiled loop in threads (it releases the GIL), no copies of the sets
+            # the sets' bucket counts once for all the parts, not once a part (at 1 GB, 22 of 26 s on one core)
+            counts = cluster_stage.set_bucket_counts(sets.values, sets.bounds) \
+                if isinstance(sets, Ragged) and len(codes) > VERIFY_AT_ONCE else None
             for lo in range(0, len(codes), VERIFY_AT_ONCE):  # in order, so the pairs that pass stay in order
                 part = codes[lo : lo + VERIFY_AT_ONCE]
-                out += cluster_stage.verify_arrays(part // n, part % n, sets, cfg.cluster, threads=jobs)
+                out += cluster_stage.verify_arrays(part // n, part % n, sets, cfg.cluster, threads=jobs, counts=counts)
+            del counts
         else:
             cands = code_pairs(codes, n)
             chunks = parallel.chunked(cands, 4 * jobs) if jobs > 1 else [cands]

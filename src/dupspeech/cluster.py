@@ -99,7 +99,8 @@ def local_pairs(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarray, *, threads: int = 1,
-             need: np.ndarray | None = None, bucket_bits: int | None = None) -> np.ndarray:
+             need: np.ndarray | None = None, bucket_bits: int | None = None,
+             counts: np.ndarray | None = None) -> np.ndarray:
     """:func:`overlap` of the sets ``pa[t]`` and ``pb[t]`` of a flattened collection (see :func:`flatten`), for
     every ``t``; one compiled loop when numba is enabled (:mod:`dupspeech._jit`), cut into ``threads`` parts that
     run at once (the kernel releases the GIL).
@@ -109,17 +110,17 @@ def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarr
     without a merge when a bound says so: the values (uniform hashes) are counted in ``2 ** bucket_bits`` buckets
     by their high bits, and no intersection is larger than the sum over buckets of the smaller count
     (:func:`bucket_counts`; by default about as many buckets as the typical set has values). Otherwise the merge
-    of the two sorted sets stops as soon as the rest cannot make up ``need[t]``.
+    of the two sorted sets stops as soon as the rest cannot make up ``need[t]``. ``counts``: those bucket counts
+    (:func:`set_bucket_counts`) when the caller keeps them for several calls on the same sets: they are one pass
+    over every set, on one core, whatever the number of pairs.
     """
     if _jit.enabled():
         pa, pb = np.asarray(pa, np.int64), np.asarray(pb, np.int64)
         bound = np.zeros(len(pa), np.int64) if need is None else np.asarray(need, np.int64)
-        counts = np.zeros((0, 0), np.uint16)
-        if need is not None and len(pa):
-            if bucket_bits is None:
-                typical = int(np.median(np.diff(offsets))) if len(offsets) > 1 else 0
-                bucket_bits = min(max(typical.bit_length(), 4), 14)
-            counts = bucket_counts(flat, offsets, bucket_bits)
+        if need is None or not len(pa):
+            counts = np.zeros((0, 0), np.uint16)
+        elif counts is None:
+            counts = set_bucket_counts(flat, offsets, bucket_bits)
         parts = _jit.in_threads(
             lambda lo, hi: _overlaps_kernel(flat, offsets, pa[lo:hi], pb[lo:hi], bound[lo:hi], counts), len(pa), threads)
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -127,6 +128,15 @@ def overlaps(flat: np.ndarray, offsets: np.ndarray, pa: np.ndarray, pb: np.ndarr
         (overlap(flat[offsets[a] : offsets[a + 1]], flat[offsets[b] : offsets[b + 1]]) for a, b in zip(pa, pb)),
         dtype=np.int64, count=len(pa),
     )
+
+
+def set_bucket_counts(flat: np.ndarray, offsets: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """:func:`bucket_counts` for :func:`overlaps`'s bound, by default in about as many buckets as the typical set
+    has values."""
+    if bits is None:
+        typical = int(np.median(np.diff(offsets))) if len(offsets) > 1 else 0
+        bits = min(max(typical.bit_length(), 4), 14)
+    return bucket_counts(flat, offsets, bits)
 
 
 def bucket_counts(flat: np.ndarray, offsets: np.ndarray, bits: int) -> np.ndarray:
@@ -188,9 +198,10 @@ def verify_many(pairs: list[tuple[int, int]], sets: list[np.ndarray], config: Cl
 
 
 def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: Sequence[np.ndarray], config: ClusterConfig, *,
-                  threads: int = 1) -> list[Verified]:
+                  threads: int = 1, counts: np.ndarray | None = None) -> list[Verified]:
     """:func:`verify_many` for the pairs ``(pa[t], pb[t])`` given as arrays (millions of candidates at scale):
-    the intersections come from :func:`overlaps`, the verdicts are computed on whole arrays."""
+    the intersections come from :func:`overlaps`, the verdicts are computed on whole arrays. ``counts``:
+    :func:`set_bucket_counts` of ``sets`` (a :class:`Ragged`) for several calls, else made for this one."""
     sizes = np.diff(sets.bounds) if isinstance(sets, Ragged) else \
         np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     big = np.minimum(sizes[pa], sizes[pb]) >= config.min_shingles
@@ -202,12 +213,13 @@ def verify_arrays(pa: np.ndarray, pb: np.ndarray, sets: Sequence[np.ndarray], co
     else:
         used, la, lb = local_pairs(pa, pb)
         flat, offsets = flatten([sets[x] for x in used.tolist()])
+        counts = None  # numbered as the sets used, not as the sets
     len_a, len_b = sizes[pa], sizes[pb]
     # an intersection below both of these cannot pass (one less than each bound, against rounding), so the
     # merge of a pair may stop as soon as it cannot reach them
     need = np.minimum(np.floor(config.threshold * (len_a + len_b) / (1 + config.threshold)),
                       np.floor(config.containment * np.minimum(len_a, len_b))).astype(np.int64) - 1
-    inter = overlaps(flat, offsets, la, lb, threads=threads, need=np.maximum(need, 0))
+    inter = overlaps(flat, offsets, la, lb, threads=threads, need=np.maximum(need, 0), counts=counts)
     union = len_a + len_b - inter
     # float64 divisions of integers, as verify_pair's Python divisions: the same values bit for bit
     jac = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
