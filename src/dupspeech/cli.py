@@ -249,8 +249,8 @@ def main() -> None:
 @_progress_option
 @click.pass_context
 def cluster_cmd(ctx, corpus, as_json, out_dir, quiet, threshold, containment, shingle, ngram, tokenizer, num_perm,
-                seed, provenance, window_min_hits, window_crowd, bucket_neighbours, jobs, index_location, engine, scheduler,
-                workers, spill_dir, progress) -> None:
+                seed, provenance, window_min_hits, window_crowd, bucket_neighbours, jobs, index_location, engine,
+                scheduler, workers, spill_dir, progress) -> None:
     """Cluster the recycled speeches of the pages in CORPUS (a folder, read recursively, or a file).
 
     With --index instead of CORPUS, cluster everything in that index without reading the pages again.

@@ -389,7 +389,8 @@ def _bucket_pairs(keys: np.ndarray, gids: np.ndarray, max_groups: int | None,
 
 
 @_task
-def _reduce(offsets: list[int], neighbours: int | None, crowd: int, *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def _reduce(offsets: list[int], neighbours: int | None, crowd: int,
+            *refs) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The reduce side of the band shuffle: one reducer's rows from every partition, grouped by key.
 
     ``refs[p]`` is partition ``p``'s piece for this reducer; ``offsets[p]`` its first speech's number. A key's rows

@@ -366,7 +366,7 @@ class Index:
                         met = 1 if crowd is not None and len(members) + 1 > crowd else 1 + UNCROWDED
                         for uid in members:
                             hits[uid] = hits.get(uid, 0) + met
-                if hits:  # as a local run: one chance meeting is not a candidate, nor two in common language
+                if hits:  # as a local run: one chance meeting is not a candidate, nor one only in common language
                     uids = np.fromiter(hits, dtype=np.int64, count=len(hits))
                     kept = enough(np.fromiter(hits.values(), dtype=np.int64, count=len(hits)),
                                   cfg.align.window_min_hits)
