@@ -312,27 +312,8 @@ def _some_codes(codes: np.ndarray, min_hits: int, flagged: bool) -> np.ndarray:
         return codes
     if not flagged:
         return sorted_unique(codes)
-    if _jit.enabled() and len(codes):
-        return _settle_kernel(sort_values(codes))
     pairs, packed = meetings(codes)
     return pairs * 2 + ~enough(packed, 1)
-
-
-@_jit.njit
-def _settle_kernel(s):  # pragma: no cover - compiled; tested against the numpy path
-    """:func:`_some_codes` of sorted flagged codes ``s`` with one hit asked, written over ``s``: one code per
-    pair, crowded when its only meeting is in a crowded bucket."""
-    n = 0
-    i = 0
-    while i < len(s):
-        pair = s[i] >> 1
-        j = i + 1
-        while j < len(s) and (s[j] >> 1) == pair:
-            j += 1
-        s[n] = 2 * pair + (1 if j - i == 1 and (s[i] & 1) == 1 else 0)  # sorted: an uncrowded meeting is first
-        n += 1
-        i = j
-    return s[:n]
 
 
 def frequent(values: np.ndarray, at_least: int, *, overwrite: bool = False) -> np.ndarray:

@@ -338,8 +338,9 @@ class Index:
         LSH band with a query speech's signature (all of them: ``bucket_neighbours`` bounds the pairs of a whole
         corpus's clustering, and a query's are bounded by its own speeches), or a bucket with one of its passage
         windows (buckets of more than 50 speeches are stock language); they are verified on the exact shingle
-        sets and aligned exactly as :func:`dupspeech.cluster` does. The result holds the query's files and speeches, the indexed speeches
-        found, the pairs (query speech first), the families among them, and the copies.
+        sets and aligned exactly as :func:`dupspeech.cluster` does. The result holds the query's files and
+        speeches, the indexed speeches found, the pairs (query speech first), the families among them, and the
+        copies.
 
         Boilerplate is judged among the query and the indexed speeches found, not the whole index, so a short
         stock passage may be reported as a copy where clustering the whole index would call it boilerplate.
