@@ -119,8 +119,11 @@ def test_bulk_preparation_equals_speech_by_speech(bodies, threads, fold, mode, b
     expected = api._prepare_chunk((speeches, by_name, cfg), range(len(speeches)))
     with pytest.MonkeyPatch.context() as mp:  # batches of one speech, of a few, or all speeches in one
         mp.setattr(api, "BATCH_CHARS", batch_chars)
-        texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
-    assert [t.text for t in texts] == [e[0].text for e in expected]  # so the same offset maps
+        text, maps, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg, threads=threads)
+    assert [text[a:b] for a, b in zip(maps.bounds[:-1], maps.bounds[1:])] == [e[0].text for e in expected]
+    starts, ends = maps.expand()
+    assert np.array_equal(starts, np.concatenate([np.zeros(0, np.int64), *(e[0].starts for e in expected)]))
+    assert np.array_equal(ends, np.concatenate([np.zeros(0, np.int64), *(e[0].ends for e in expected)]))
     for got, theirs in ((sets, [e[1] for e in expected]), (seeds, [e[2] for e in expected])):
         assert len(got) == len(theirs)
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, theirs))

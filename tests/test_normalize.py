@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from dupspeech import _jit
 from dupspeech import normalize as normalize_module
-from dupspeech.normalize import PLACEHOLDER, OffsetMaps, concat, normalize, normalize_many, normalize_spans
+from dupspeech.normalize import (
+    PLACEHOLDER,
+    OffsetMaps,
+    concat,
+    normalize,
+    normalize_joined,
+    normalize_many,
+    normalize_spans,
+)
 
 needs_numba = pytest.mark.skipif(not _jit.available(), reason="numba is not installed: only the numpy path runs")
 
@@ -152,6 +160,44 @@ def test_offset_maps_give_what_the_texts_maps_give(cases, chunk, fold_numbers):
     assert start.dtype == end.dtype == np.int64
 
 
+def maps_equal(a: OffsetMaps, b: OffsetMaps) -> bool:
+    return all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(
+        (a.bounds, a.at, a.base, a.wide_at, a.wide_end), (b.bounds, b.at, b.base, b.wide_at, b.wide_end)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(text_and_spans(), max_size=6), st.sampled_from([1, 5, 1 << 20]), st.booleans())
+def test_offset_maps_do_not_depend_on_the_chunks_and_expand_to_the_texts_maps(cases, chunk, fold_numbers):
+    texts = normalize_many(cases, fold_numbers=fold_numbers) if cases else []
+    maps = OffsetMaps.of(texts, chunk=chunk)
+    assert maps_equal(maps, OffsetMaps.of(texts, chunk=1 << 30))  # a run goes on across chunks: the same breaks
+    starts, ends = maps.expand()
+    assert np.array_equal(starts, np.concatenate([np.zeros(0, np.int64), *(t.starts for t in texts)]))
+    assert np.array_equal(ends, np.concatenate([np.zeros(0, np.int64), *(t.ends for t in texts)]))
+
+
+@pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
+@settings(max_examples=200, deadline=None)
+@given(st.lists(text_and_spans(), max_size=6), st.lists(st.integers(0, 5), max_size=8),
+       st.sampled_from([1, 7, 1 << 21]), st.booleans())
+def test_normalize_joined_is_normalize_many_end_to_end(jit, cases, repeats, batch_chars, fold_numbers):
+    items = list(cases) + [cases[k % len(cases)] for k in repeats if cases]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        mp.setattr(normalize_module, "BATCH_CHARS", batch_chars)
+        text, maps = normalize_joined(items, fold_numbers=fold_numbers)
+    texts = [oracle(t, spans, fold_numbers) for t, spans in items]
+    assert text == "".join(t.text for t in texts)
+    assert maps_equal(maps, OffsetMaps.of(texts))
+
+
+def test_normalize_joined_names_the_item_with_a_bad_span():
+    text, maps = normalize_joined([])
+    assert text == "" and maps.bounds.tolist() == [0] and len(maps) == 0
+    with pytest.raises(ValueError, match=r"len\(text\) = 2, got \[\(1, 3\)\]"):
+        normalize_joined([("同志们：好", [(0, 5)]), ("讲话", [(1, 3)])])
+
+
 def test_offset_maps_keep_only_the_breaks():
     # consecutive originals are one run: "安全 生产" breaks after the space; "２０２４" is one wide character, after
     # which "年" starts a run
@@ -219,3 +265,11 @@ def test_a_lone_surrogate_is_dropped_not_an_error():
     assert normalize("会\ud800议").text == "会议"
     page = "讲话\n作者\udc80\n今天开会。"
     assert normalize_spans(page, [(0, 2), (6, 11)]).text == "讲话今天开会"
+
+
+@needs_numba
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="xX×*＊某0123456789.az中\n", max_size=40), st.booleans())
+def test_compiled_runs_are_the_regular_expressions_runs(text, fold_numbers):
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    assert np.array_equal(normalize_module._runs_jit(chars, fold_numbers), normalize_module._runs(chars, fold_numbers))

@@ -27,7 +27,7 @@ from .index import code_pairs, grouped_codes, pair_codes
 from .ingest import iter_corpus
 from .minhash import signatures, signatures_of_runs, window_rows, window_signatures_many
 from .models import Cluster, Copy, Document, Dropped, FileRecord, Location, Pair, Result, Speech
-from .normalize import Normalized, OffsetMaps, normalize_many, normalize_spans
+from .normalize import Normalized, OffsetMaps, normalize_joined, normalize_many, normalize_spans
 from .segment import split_page
 from .shingle import (combine_into, compact_runs, resolve_tokenizer, shingles, sorted_unique, sorted_unique_into,
                       token_hashes, union_sorted)
@@ -120,6 +120,14 @@ def speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
     """:func:`speech_text` of every speech (``by_name`` gives each speech's page), in batches of many speeches
     (:func:`~dupspeech.normalize.normalize_many`): about 3 times faster."""
     return normalize_many([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
+
+
+def joined_speech_texts(speeches: Sequence[Speech], by_name: Mapping[str, Document], *,
+                        fold_numbers: bool = True) -> tuple[str, OffsetMaps]:
+    """:func:`speech_texts` end to end in one string, with their offset maps
+    (:func:`~dupspeech.normalize.normalize_joined`): speech ``k``'s text is ``text[maps.bounds[k]:maps.bounds[k +
+    1]]``."""
+    return normalize_joined([(by_name[s.file].text, _body_spans(s)) for s in speeches], fold_numbers=fold_numbers)
 
 
 def _body_spans(speech: Speech) -> list[tuple[int, int]]:
@@ -301,10 +309,10 @@ def _match(
     bulk = prepared is None and _jit.enabled()
     with _stage(timings, "shingle"):
         if bulk:
-            normalized, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
+            _, maps, sets, seeds, _ = _prepare_bulk(speeches, by_name, cfg, threads=jobs, windows=False)
             # of the texts, only their offset maps are kept (compact), for the passages' offsets at the end
-            texts = OffsetMaps.of(normalized) if provenance else []
-            del normalized
+            texts = maps if provenance else []
+            del maps
             release_freed_memory()
         else:
             chunks = parallel.chunked(range(len(speeches)), 4 * jobs)
@@ -413,7 +421,7 @@ BATCH_CHARS = 1 << 21
 
 def _prepare_bulk(
     speeches: list[Speech], by_name: dict[str, Document], cfg: Settings, *, threads: int = 1, windows: bool = True,
-) -> tuple[list[Normalized], Sequence[np.ndarray], Ragged, tuple[np.ndarray, np.ndarray] | None]:
+) -> tuple[str, OffsetMaps, Sequence[np.ndarray], Ragged, tuple[np.ndarray, np.ndarray] | None]:
     """What :func:`_prepare_chunk` gives for every speech, from compiled kernels over the characters of
     batches of speeches (about :data:`BATCH_CHARS` characters each, so the temporary arrays stay small whatever
     the corpus); ``threads`` threads take a part of the batches each.
@@ -423,28 +431,30 @@ def _prepare_bulk(
     hash cache per worker.
 
     Returns:
-        The normalised texts, shingle sets (views of a few large arrays per batch, not one allocation per speech)
-        and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`: all of them in one array, which stock
-        language and alignment take without a copy), and the window signatures of all speeches as
-        :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of
-        each row; ``None`` with ``windows=False``, for :func:`~dupspeech.align.window_codes_of_seeds`, which
-        computes them from the seeds band by band instead of keeping 13 bytes per character until then.
+        The normalised texts end to end in one string and their offset maps (:func:`joined_speech_texts`: no
+        object per speech), shingle sets (views of a few large arrays per
+        batch, not one allocation per speech) and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`:
+        all of them in one array, which stock language and alignment take without a copy), and the window
+        signatures of all speeches as :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in
+        place, and the speech of each row; ``None`` with ``windows=False``, for
+        :func:`~dupspeech.align.window_codes_of_seeds`, which computes them from the seeds band by band instead of
+        keeping 13 bytes per character until then.
     """
     fold = cfg.shingle.fold_numbers
     acfg = cfg.align
-    texts = speech_texts(speeches, by_name, fold_numbers=fold)
-    lengths = np.fromiter((len(t.text) for t in texts), dtype=np.int64, count=len(texts))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    text, maps = joined_speech_texts(speeches, by_name, fold_numbers=fold)
+    offsets = maps.bounds
+    lengths = np.diff(offsets)
+    n_texts = len(speeches)
     # batches: contiguous runs of speeches of about BATCH_CHARS characters (at least one speech each)
     cut = np.searchsorted(offsets, np.arange(0, offsets[-1], BATCH_CHARS), side="right") - 1
-    batches = np.unique(np.r_[0, cut, len(texts)]).astype(np.int64)
+    batches = np.unique(np.r_[0, cut, n_texts]).astype(np.int64)
     char_cfg = ShingleConfig(mode="char", seed=cfg.shingle.seed)
     # rows of each speech's windows, known from its length: the threads write their rows of one matrix
     n_seeds = np.maximum(lengths - acfg.k + 1, 0)
     rows = window_rows(n_seeds, acfg.window, acfg.stride)
     # every speech's seeds in one array (the batches write their parts): alignment then takes it as it is
-    seed_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    seed_off = np.zeros(n_texts + 1, dtype=np.int64)
     np.cumsum(n_seeds, out=seed_off[1:])
     all_seeds = np.empty(seed_off[-1], dtype=np.uint64)
     matrix = np.empty((rows[-1], acfg.num_perm), dtype=np.uint32) if windows else None
@@ -453,18 +463,18 @@ def _prepare_bulk(
     from_seeds = sets_are_seeds(cfg)
     words: list[np.ndarray] = []
     if not from_seeds:
-        chunks = parallel.chunked(range(len(texts)), 4 * threads)
-        for found in parallel.fork_map(_shingle_chunk, chunks, state=(texts, cfg.shingle), jobs=threads):
+        chunks = parallel.chunked(range(n_texts), 4 * threads)
+        for found in parallel.fork_map(_shingle_chunk, chunks, state=(text, offsets, cfg.shingle), jobs=threads):
             words.extend(found)
     # the shingle sets (the distinct seeds) in one array too: each speech's written at the start of its room
     # (its seeds, or one shingle for a speech shorter than k), then moved end to end
-    room = np.zeros(len(texts) + 1, dtype=np.int64)
+    room = np.zeros(n_texts + 1, dtype=np.int64)
     np.cumsum(np.maximum(n_seeds, 1), out=room[1:])
     all_sets = np.empty(room[-1] if from_seeds else 0, dtype=np.uint64)
-    set_sizes = np.zeros(len(texts), dtype=np.int64)
+    set_sizes = np.zeros(n_texts, dtype=np.int64)
 
     def batch(lo: int, hi: int) -> None:
-        chars = token_hashes("".join(t.text for t in texts[lo:hi]), char_cfg)
+        chars = token_hashes(text[offsets[lo] : offsets[hi]], char_cfg)
         seeds, s_off = all_seeds[seed_off[lo] : seed_off[hi]], seed_off[lo : hi + 1] - seed_off[lo]
         combine_into(chars, offsets[lo : hi + 1] - offsets[lo], acfg.k, s_off, seeds)
         del chars
@@ -481,20 +491,21 @@ def _prepare_bulk(
     sets: Sequence[np.ndarray] = words
     if from_seeds:
         for x in np.flatnonzero(n_seeds == 0).tolist():  # shorter than k: one shingle of what there is
-            one = shingles(texts[x].text, cfg.shingle)[:1]  # (k-grams of fewer than k characters: at most one)
+            one = shingles(text[offsets[x] : offsets[x + 1]], cfg.shingle)[:1]  # (fewer than k characters: one)
             all_sets[room[x] : room[x] + len(one)] = one
             set_sizes[x] = len(one)
         bounds = compact_runs(all_sets, room[:-1], set_sizes)
         sets = Ragged(all_sets[: bounds[-1]], bounds)
-    stacked = None if matrix is None else (matrix, np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(rows)))
-    return texts, sets, Ragged(all_seeds, seed_off), stacked
+    stacked = None if matrix is None else (matrix, np.repeat(np.arange(n_texts, dtype=np.int64), np.diff(rows)))
+    return text, maps, sets, Ragged(all_seeds, seed_off), stacked
 
 
 def _shingle_chunk(state, chunk) -> list[np.ndarray]:
-    """Shingle sets of some normalised texts, with one word hash cache for the chunk."""
-    texts, config = state
+    """Shingle sets of some normalised texts (end to end in one string, with their bounds), with one word hash
+    cache for the chunk."""
+    text, bounds, config = state
     cache: dict[str, int] = {}
-    return [shingles(texts[k].text, config, cache) for k in chunk]
+    return [shingles(text[bounds[k] : bounds[k + 1]], config, cache) for k in chunk]
 
 
 def _speech_dates(

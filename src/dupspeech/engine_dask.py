@@ -61,7 +61,7 @@ from .errors import ConfigError, require
 from .index import bucket_pairs, code_pairs, count_codes, enough, lsh_params, meetings
 from .minhash import signatures
 from .models import Cluster, Copy, Document, Dropped, Pair, Result, Speech
-from .normalize import Normalized
+from .normalize import Normalized, OffsetMaps
 from .segment import split_page
 from .shingle import sorted_unique
 
@@ -98,6 +98,13 @@ class _Texts:
         return cls("".join(t.text for t in texts), np.concatenate([t.starts for t in texts], dtype=small),
                    np.concatenate([t.ends for t in texts], dtype=small), bounds)
 
+    @classmethod
+    def joined(cls, text: str, maps: OffsetMaps) -> _Texts:
+        """The texts end to end as :func:`~dupspeech.api.joined_speech_texts` gives them."""
+        starts, ends = maps.expand()
+        small = np.int32 if not len(ends) or int(ends.max()) < 2**31 else np.int64
+        return cls(text, starts.astype(small), ends.astype(small), maps.bounds)
+
     def __getitem__(self, k: int) -> Normalized:
         a, b = int(self.bounds[k]), int(self.bounds[k + 1])
         return Normalized(self.text[a:b], self.starts[a:b], self.ends[a:b])
@@ -120,10 +127,10 @@ class _Core:
     dates: tuple  # of align.Dated | None, one per speech
 
     @classmethod
-    def of(cls, docs: list[Document], speeches: list[Speech], dropped: list[Dropped], texts: list[Normalized],
+    def of(cls, docs: list[Document], speeches: list[Speech], dropped: list[Dropped], texts: _Texts,
            given_dates: dict) -> _Core:
         dates = api._speech_dates(speeches, {d.name: d for d in docs}, dropped, given_dates)
-        return cls(tuple(_dumps(s) for s in speeches), {d.name: _dumps(d) for d in docs}, _Texts.of(texts),
+        return cls(tuple(_dumps(s) for s in speeches), {d.name: _dumps(d) for d in docs}, texts,
                    tuple(dates))
 
 
@@ -268,18 +275,23 @@ def _prepare(pages, cfg: Settings, given_dates: dict, n_reducers: int, folder: s
         speeches.extend(found)
         dropped.extend(drops)
     by_name = {d.name: d for d in docs}
-    texts, sets, seeds, windows = [], [], [], []
+    sets, seeds, windows = [], [], []
     if _jit.enabled():  # the whole partition in a few compiled calls, as a local run prepares a corpus
-        texts, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg)
+        text, maps, sets, seeds, (matrix, groups) = api._prepare_bulk(speeches, by_name, cfg)
+        texts = _Texts.joined(text, maps)
+        del text, maps
         bounds = np.searchsorted(groups, np.arange(len(speeches) + 1))
         windows = [matrix[bounds[x] : bounds[x + 1]] for x in range(len(speeches))]
     else:
-        for text, shingle_set, seed_hashes, wins in api._prepare_chunk((speeches, by_name, cfg),
-                                                                       range(len(speeches))):
-            texts.append(text)
+        normalized = []
+        for normal, shingle_set, seed_hashes, wins in api._prepare_chunk((speeches, by_name, cfg),
+                                                                         range(len(speeches))):
+            normalized.append(normal)
             sets.append(shingle_set)
             seeds.append(seed_hashes)
             windows.append(wins)
+        texts = _Texts.of(normalized)
+        del normalized
     eligible = np.array([n for n, s in enumerate(sets) if len(s) >= cfg.cluster.min_shingles], dtype=np.int64)
     sigs = signatures([sets[n] for n in eligible], cfg.minhash)
     summary = (speeches, dropped, [len(s) for s in sets], len(eligible))
