@@ -323,7 +323,9 @@ def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
     # pairs of speeches form one unit, as a family does; a family's members need not be neighbours
     units = [k % 3 if interleaved else k // 2 for k in range(len(seeds))]
     cfg = AlignConfig(boilerplate_units=units_needed)
-    distinct = [np.unique(x) for x in seeds]  # as a run passes its shingle sets in char mode
+    # as a run passes its shingle sets in char mode: a speech too short for a seed has a set of one shingle,
+    # which must not count
+    distinct = [np.unique(x) if len(x) else np.array([7], dtype=np.uint64) for x in seeds]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DUPSPEECH_JIT", "0")
         expected = stock_flags(seeds, units, cfg)
@@ -332,10 +334,25 @@ def test_stock_flags_compiled_equals_numpy(raw, units_needed, interleaved):
         got = stock_flags(seeds, units, cfg)
         given = stock_flags(seeds, units, cfg, distinct=distinct)
         # seeds end to end, as a run passes them: threads flag a part of the positions each
-        threaded = stock_flags(Ragged.of(seeds), units, cfg, distinct=distinct, threads=3)
+        threaded = stock_flags(Ragged.of(seeds), units, cfg, distinct=Ragged.of(distinct), threads=3)
+        ragged_sets = stock_flags(seeds, units, cfg, distinct=Ragged.of(distinct))
+    assert [g.tolist() for g in ragged_sets] == [e.tolist() for e in expected]
     assert [g.tolist() for g in got] == [e.tolist() for e in expected] == [g.tolist() for g in given]
     assert [g.tolist() for g in given_numpy] == [e.tolist() for e in expected]
     assert [threaded[k].tolist() for k in range(len(seeds))] == [e.tolist() for e in expected]
+
+
+@pytest.mark.parametrize("jit", ["0", pytest.param("1", marks=needs_numba)])
+def test_stock_flags_leave_out_the_set_of_a_speech_without_seeds(jit):
+    # speeches shorter than k have no seeds but a shingle set of one value: it must not make that value stock
+    from dupspeech.cluster import Ragged
+
+    seeds = [np.array([7, 8], dtype=np.uint64)] + [np.zeros(0, dtype=np.uint64)] * 3
+    distinct = Ragged.of([np.array([7, 8], dtype=np.uint64)] + [np.array([7], dtype=np.uint64)] * 3)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUPSPEECH_JIT", jit)
+        flags = stock_flags(seeds, [0, 1, 2, 3], AlignConfig(boilerplate_units=2), distinct=distinct)
+    assert [f.tolist() for f in flags] == [[False, False], [], [], []]
 
 
 def test_stack_windows_empties_the_list_and_keeps_rows_in_order():

@@ -351,9 +351,8 @@ def _match(
         with _stage(timings, "align"):
             # in char mode with k-grams the shingle sets are the distinct seeds (a speech too short for a seed
             # has none), so stock language is counted from them before they go
-            empty = np.zeros(0, dtype=np.uint64)
-            stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=[
-                st if len(sd) else empty for st, sd in zip(sets, seeds)] if sets_are_seeds(cfg) else None, threads=jobs)
+            stock = align_stage.stock_flags(seeds, unit, cfg.align, distinct=sets if sets_are_seeds(cfg) else None,
+                                            threads=jobs)
     del sets  # alignment works on the seeds
     release_freed_memory()
     ids = [s.id for s in speeches]
