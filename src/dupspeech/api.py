@@ -431,13 +431,12 @@ def _prepare_bulk(
 
     Returns:
         The normalised texts end to end in one string and their offset maps (:func:`joined_speech_texts`: no
-        object per speech), shingle sets (views of a few large arrays per
-        batch, not one allocation per speech) and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`:
-        all of them in one array, which stock language and alignment take without a copy), and the window
-        signatures of all speeches as :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in
-        place, and the speech of each row; ``None`` with ``windows=False``, for
-        :func:`~dupspeech.align.window_codes_of_seeds`, which computes them from the seeds band by band instead of
-        keeping 13 bytes per character until then.
+        object per speech), shingle sets (views of a few large arrays per batch, not one allocation per speech)
+        and seeds of the speeches (a :class:`~dupspeech.cluster.Ragged`: all of them in one array, which stock
+        language and alignment take without a copy), and the window signatures of all speeches as
+        :func:`~dupspeech.align.stack_windows` gives them: one matrix, written in place, and the speech of each
+        row; ``None`` with ``windows=False``, for :func:`~dupspeech.align.window_codes_of_seeds`, which computes
+        them from the seeds band by band instead of keeping 13 bytes per character until then.
     """
     fold = cfg.shingle.fold_numbers
     acfg = cfg.align

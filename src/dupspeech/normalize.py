@@ -316,7 +316,8 @@ def normalize_joined(items: Sequence[tuple[str, Any]], *, fold_numbers: bool = T
     """The texts :func:`normalize_many` gives, end to end in one string, and their :class:`OffsetMaps` (text
     ``k`` is ``text[maps.bounds[k]:maps.bounds[k + 1]]``): the same as joining those texts and
     ``OffsetMaps.of(normalize_many(items))``, without an object, a string and two arrays per item that are
-    joined again afterwards (a corpus's speeches: 1.26 -> 0.87 s at 100 MB, measured).
+    joined again afterwards (the speeches of the 100 MB benchmark corpus: 0.93 -> 0.59 s with :func:`_runs_jit`,
+    measured).
 
     Raises:
         ValueError: a span is not within its text (``0 <= start <= end <= len(text)``).
@@ -407,7 +408,7 @@ def _fold_batch(items: Sequence[tuple[str, Any]],
     return folded, starts, ends, cut, need
 
 
-# --- the two steps of normalize_spans around its regex pass: numpy, and the same as numba kernels -------------
+# --- the steps of normalize_spans: numpy (and a regular expression), and the same as numba kernels ------------
 
 
 def _fold_slots(cps, a, b, table, dtype, slots):
