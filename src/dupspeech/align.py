@@ -37,7 +37,8 @@ from .config import AlignConfig, MinHashConfig, ShingleConfig
 from .cluster import Ragged, flatten, local_pairs, pair_arrays
 from .index import code_pairs, frequent, grouped_codes, grouped_window_codes
 from .minhash import window_signatures
-from .shingle import combine, compact_runs, order_by_value, sorted_unique, sorted_unique_many, token_hashes
+from .shingle import (combine, compact_runs, merge_distinct, order_by_value, sorted_unique, sorted_unique_many,
+                      token_hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,33 +338,15 @@ def _merge_units(values, starts, ends, order, unit_off, out):  # pragma: no cove
     ``order[unit_off[u]:unit_off[u + 1]]``, sorted, written end to end into ``out``; returns how many were
     written. Members are merged one at a time into the union so far (family members share most seeds)."""
     n = 0
-    buf = np.empty(16, np.uint64)
     for u in range(len(unit_off) - 1):
         first = order[unit_off[u]]
         size = ends[first] - starts[first]
         out[n : n + size] = values[starts[first] : ends[first]]
         for q in range(unit_off[u] + 1, unit_off[u + 1]):
             y = order[q]
-            b0, b1 = starts[y], ends[y]
-            if len(buf) < size + b1 - b0:
-                buf = np.empty(2 * (size + b1 - b0), np.uint64)
-            i, j, m = n, b0, 0
-            while i < n + size and j < b1:
-                x, v = out[i], values[j]
-                buf[m] = min(x, v)
-                i += x <= v
-                j += v <= x
-                m += 1
-            while i < n + size:
-                buf[m] = out[i]
-                i += 1
-                m += 1
-            while j < b1:
-                buf[m] = values[j]
-                j += 1
-                m += 1
-            out[n : n + m] = buf[:m]
-            size = m
+            union = merge_distinct(out[n : n + size], values[starts[y] : ends[y]])
+            size = len(union)
+            out[n : n + size] = union
         n += size
     return n
 

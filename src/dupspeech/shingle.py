@@ -163,7 +163,7 @@ def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     and mask: at 1 GB the candidates were 181 million codes, 1.45 GB an array."""
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if _jit.enabled() and _strictly_increasing(a) and _strictly_increasing(b):
-        return _merge_distinct(a, b)
+        return merge_distinct(a, b)
     return sorted_unique(np.concatenate([a, b]))
 
 
@@ -176,8 +176,9 @@ def _strictly_increasing(values):  # pragma: no cover - compiled; tested through
 
 
 @_jit.njit
-def _merge_distinct(a, b):  # pragma: no cover - compiled; tested through union_sorted
-    out = np.empty(len(a) + len(b), np.int64)
+def merge_distinct(a, b):  # pragma: no cover - compiled; tested through union_sorted and align.stock_flags
+    """The sorted distinct values of two sorted, distinct arrays of one dtype (compiled only)."""
+    out = np.empty(len(a) + len(b), a.dtype)
     i = j = k = 0
     while i < len(a) and j < len(b):
         x, y = a[i], b[j]
